@@ -1,0 +1,244 @@
+// The local backend: objects are files under a root folder. Writes go to a temporary file in the
+// root's reserved folder and are renamed into place, so no reader ever sees half an object.
+
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, opendir, readFile, readdir, rename, rm, stat, statfs, unlink } from 'node:fs/promises';
+import type { Dir } from 'node:fs';
+import path from 'node:path';
+import pLimit from 'p-limit';
+import { StorageError } from '../../errors.js';
+import { assertValidKey, assertValidPrefix, RESERVED_PREFIX } from '../../keys.js';
+import type { BackendCapabilities, BackendContext, BackendUsage, DeleteManyResult, ObjectInfo, StorageBackend } from '../types.js';
+import { errnoCode, mapLocalError } from './errors.js';
+import type { LocalOptions } from './options.js';
+
+const TMP_FOLDER = `${RESERVED_PREFIX}tmp`;
+/** A temporary file whose writer is gone, or older than this, is swept away. */
+const STALE_TMP_MS = 60 * 60 * 1000;
+
+export class LocalBackend implements StorageBackend {
+  readonly type = 'local';
+  readonly capabilities: BackendCapabilities = {
+    batchDelete: false,
+    maxBatchDelete: Infinity,
+    ttl: false,
+    usage: true,
+    md5: false,
+    nativeRetry: false,
+  };
+  readonly root: string;
+  private readonly options: LocalOptions;
+  private readonly tmpDir: string;
+  private tmpSwept: Promise<void> | undefined;
+
+  constructor(options: LocalOptions, context: Pick<BackendContext, 'baseDir'> = { baseDir: process.cwd() }) {
+    this.options = options;
+    this.root = path.resolve(context.baseDir, options.root);
+    this.tmpDir = path.join(this.root, TMP_FOLDER);
+  }
+
+  /** The absolute path of `key`, refusing any key that would resolve outside the root. */
+  resolve(key: string): string {
+    assertValidKey(key);
+    const full = path.resolve(this.root, key);
+    if (!full.startsWith(this.root + path.sep)) {
+      throw new StorageError('InvalidKey', `resolves outside the root ${this.root}`, { backend: this.type, key });
+    }
+    return full;
+  }
+
+  async write(key: string, data: Uint8Array): Promise<void> {
+    const target = this.resolve(key);
+    try {
+      await this.ensureTmpDir();
+      const tmp = path.join(this.tmpDir, `${process.pid}.${randomBytes(6).toString('hex')}`);
+      const handle = await open(tmp, 'w');
+      try {
+        await handle.writeFile(data);
+        if (this.options.fsync) await handle.datasync();
+      } catch (error) {
+        await handle.close();
+        await unlink(tmp).catch(() => undefined);
+        throw error;
+      }
+      await handle.close();
+      await this.renameIntoPlace(tmp, target);
+    } catch (error) {
+      throw await this.mapError(error, key);
+    }
+  }
+
+  async read(key: string): Promise<Buffer> {
+    const file = this.resolve(key);
+    try {
+      return await readFile(file);
+    } catch (error) {
+      throw await this.mapError(error, key);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    const file = this.resolve(key);
+    try {
+      await unlink(file);
+    } catch (error) {
+      const mapped = await this.mapError(error, key);
+      if (mapped.code !== 'NotFound') throw mapped;
+    }
+  }
+
+  async deleteMany(keys: readonly string[]): Promise<DeleteManyResult> {
+    const limit = pLimit(this.options.concurrency);
+    const result: DeleteManyResult = { deleted: [], failed: [] };
+    await Promise.all(
+      keys.map((key) =>
+        limit(async () => {
+          try {
+            await this.delete(key);
+            result.deleted.push(key);
+          } catch (error) {
+            result.failed.push({ key, error: error as Error });
+          }
+        }),
+      ),
+    );
+    return result;
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    assertValidPrefix(prefix);
+    const start = prefix === '' ? this.root : this.resolve(prefix.slice(0, -1));
+    const limit = pLimit(this.options.concurrency);
+    const folders = [{ dir: start, keyPrefix: prefix }];
+    for (let folder = folders.pop(); folder !== undefined; folder = folders.pop()) {
+      let handle: Dir;
+      try {
+        handle = await opendir(folder.dir, { bufferSize: 256 });
+      } catch (error) {
+        const code = errnoCode(error);
+        if (code === 'ENOENT' || (code === 'ENOTDIR' && folder.dir !== this.root)) continue;
+        throw await this.mapError(error, prefix);
+      }
+      const files: string[] = [];
+      for await (const entry of handle) {
+        const key = folder.keyPrefix + entry.name;
+        if (entry.isDirectory()) {
+          if (`${key}/` !== RESERVED_PREFIX) folders.push({ dir: path.join(folder.dir, entry.name), keyPrefix: `${key}/` });
+        } else if (entry.isFile()) {
+          files.push(key);
+        }
+      }
+      for (let i = 0; i < files.length; i += 1024) {
+        const page = await Promise.all(files.slice(i, i + 1024).map((key) => limit(() => this.statOrNull(key))));
+        for (const info of page) if (info !== null) yield info;
+      }
+    }
+  }
+
+  async exists(key: string): Promise<boolean> {
+    return (await this.statOrNull(key)) !== null;
+  }
+
+  async stat(key: string): Promise<ObjectInfo> {
+    const info = await this.statOrNull(key);
+    if (info === null) throw new StorageError('NotFound', 'no such object', { backend: this.type, key });
+    return info;
+  }
+
+  async usage(): Promise<BackendUsage> {
+    let dir = this.root;
+    for (;;) {
+      try {
+        const fs = await statfs(dir);
+        return { usedBytes: (fs.blocks - fs.bfree) * fs.bsize, totalBytes: fs.blocks * fs.bsize };
+      } catch (error) {
+        const parent = path.dirname(dir);
+        if (errnoCode(error) !== 'ENOENT' || parent === dir) throw await this.mapError(error, undefined);
+        dir = parent;
+      }
+    }
+  }
+
+  async close(): Promise<void> {}
+
+  /** stat of a key's file; null when no regular file is there. Other failures throw. */
+  private async statOrNull(key: string): Promise<ObjectInfo | null> {
+    const file = this.resolve(key);
+    try {
+      const info = await stat(file);
+      return info.isFile() ? { key, size: info.size, modified: info.mtime } : null;
+    } catch (error) {
+      const mapped = await this.mapError(error, key);
+      if (mapped.code === 'NotFound') return null;
+      throw mapped;
+    }
+  }
+
+  private async renameIntoPlace(tmp: string, target: string): Promise<void> {
+    try {
+      await mkdir(path.dirname(target), { recursive: true });
+      await rename(tmp, target);
+    } catch (error) {
+      await unlink(tmp).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Creates the temporary folder and, once per process, removes files that dead writers left. */
+  private async ensureTmpDir(): Promise<void> {
+    this.tmpSwept ??= mkdir(this.tmpDir, { recursive: true }).then(() => this.sweepStaleTmp());
+    await this.tmpSwept;
+  }
+
+  private async sweepStaleTmp(): Promise<void> {
+    const names = await readdir(this.tmpDir).catch(() => [] as string[]);
+    await Promise.all(
+      names.map(async (name) => {
+        const pid = Number(name.split('.')[0]);
+        const file = path.join(this.tmpDir, name);
+        const info = await stat(file).catch(() => null);
+        if (info === null) return;
+        if (!processAlive(pid) || Date.now() - info.mtimeMs > STALE_TMP_MS) await rm(file, { force: true });
+      }),
+    );
+  }
+
+  /**
+   * A filesystem error as a StorageError. "Not a directory" means NotFound when some part of the
+   * key is a file, but Unavailable when the root itself is not a folder (a broken pool).
+   */
+  private async mapError(error: unknown, key: string | undefined): Promise<StorageError> {
+    const code = errnoCode(error);
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'EEXIST') {
+      const rootProblem = await this.rootProblem();
+      if (rootProblem !== undefined) {
+        return new StorageError('Unavailable', rootProblem, { backend: this.type, key, cause: error });
+      }
+      if (code === 'ENOTDIR' || (code === 'EISDIR' && key !== undefined)) {
+        return new StorageError('NotFound', 'no such object', { backend: this.type, key, cause: error });
+      }
+    }
+    return mapLocalError(error, key);
+  }
+
+  private async rootProblem(): Promise<string | undefined> {
+    const info = await stat(this.root).catch((error: unknown) => errnoCode(error) ?? 'error');
+    if (typeof info === 'string') return info === 'ENOENT' ? undefined : `the root ${this.root} cannot be read (${info})`;
+    return info.isDirectory() ? undefined : `the root ${this.root} is not a directory`;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return errnoCode(error) === 'EPERM';
+  }
+}
+
+export function createLocalBackend(options: LocalOptions, context: BackendContext): StorageBackend {
+  return new LocalBackend(options, context);
+}

@@ -1,0 +1,100 @@
+// The StorageBackend contract: how bytes are stored in one place. Each method's comment states what
+// happens at the edges, and test/conformance checks exactly those sentences against every backend.
+
+/** What a backend can do natively. Callers branch on these, never on try/catch. */
+export interface BackendCapabilities {
+  /** deleteMany removes many keys in one request (or a few large ones), not one request per key. */
+  readonly batchDelete: boolean;
+  /** Most keys one deleteMany request takes natively (Infinity where there is no limit). */
+  readonly maxBatchDelete: number;
+  /** Objects can expire by themselves (a TTL). */
+  readonly ttl: boolean;
+  /** usage() can report used and total bytes without listing every object. */
+  readonly usage: boolean;
+  /** stat() and list() report an md5 for (at least some) objects. */
+  readonly md5: boolean;
+  /** The backend (or its SDK) retries transient failures itself; the retry layer then stays out. */
+  readonly nativeRetry: boolean;
+}
+
+/** What stat() and list() report of one object. */
+export interface ObjectInfo {
+  /** The full key, exactly as it was written. */
+  readonly key: string;
+  /** Size in bytes. */
+  readonly size: number;
+  /** When the object was last written. */
+  readonly modified: Date;
+  /** Lowercase hex md5 of the content, where the backend knows it (S3/OSS single-part ETag, ...). */
+  readonly md5?: string | undefined;
+}
+
+/** Used and total bytes; null where the backend cannot tell. */
+export interface BackendUsage {
+  readonly usedBytes: number | null;
+  readonly totalBytes: number | null;
+}
+
+/** The outcome of deleteMany: every key asked for is in exactly one of the two lists. */
+export interface DeleteManyResult {
+  readonly deleted: string[];
+  readonly failed: { key: string; error: Error }[];
+}
+
+export interface StorageBackend {
+  /** The backend type name, as written in the config (`local`, `s3`, `oss`, `redis`). */
+  readonly type: string;
+  readonly capabilities: BackendCapabilities;
+
+  /**
+   * Stores `data` under `key`, replacing any object there. Atomic: a reader sees either the old
+   * object, or the whole new one, never part of it; a failed or interrupted write leaves no partial
+   * object under `key`. Missing parent folders are created. Throws InvalidKey for an unsafe key.
+   */
+  write(key: string, data: Uint8Array): Promise<void>;
+
+  /** The whole object. Throws a NotFound StorageError when there is no object under `key`. */
+  read(key: string): Promise<Buffer>;
+
+  /** Removes the object. Deleting a key that does not exist succeeds. */
+  delete(key: string): Promise<void>;
+
+  /**
+   * Removes every key given, in as few requests as the backend allows (see capabilities). Missing
+   * keys count as deleted. Failures are reported per key in the result, not thrown; it throws only
+   * when it could not try at all.
+   */
+  deleteMany(keys: readonly string[]): Promise<DeleteManyResult>;
+
+  /**
+   * Every object whose key starts with `prefix`, at any depth, as full keys with their size and
+   * modified time, streamed page by page so a listing of millions is never held at once. `prefix`
+   * is '' (everything) or a folder ending in `/`. A prefix with nothing under it yields nothing.
+   * The order is unspecified. Keys under RESERVED_PREFIX and temporary files are never yielded.
+   * A listing that fails part way throws; it never ends early as if it were complete.
+   */
+  list(prefix: string): AsyncIterable<ObjectInfo>;
+
+  /**
+   * True when an object exists under `key`, false only when it does not. Any other failure
+   * (network, permission, timeout) throws: "could not tell" never reads as "absent".
+   */
+  exists(key: string): Promise<boolean>;
+
+  /** Size, modified time and md5 where known. Throws NotFound when there is no object. */
+  stat(key: string): Promise<ObjectInfo>;
+
+  /** Used and total bytes, or nulls where unknown (never blocks writes). */
+  usage(): Promise<BackendUsage>;
+
+  /** Releases connections and clients. Safe to call twice; no method is called after it. */
+  close(): Promise<void>;
+}
+
+/** Every backend's factory receives its validated options and this. */
+export interface BackendContext {
+  /** The pool's name, for error messages. */
+  readonly poolName: string;
+  /** Folder that relative paths in the options are resolved against (the config file's folder). */
+  readonly baseDir: string;
+}

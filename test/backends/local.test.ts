@@ -1,0 +1,75 @@
+// The local backend: the conformance suite, plus what only a filesystem can get wrong.
+
+import { mkdtemp, readdir, rm, symlink, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { LocalBackend } from '../../src/backends/local/index.js';
+import { localOptionsSchema } from '../../src/backends/local/options.js';
+import { runConformance } from '../conformance/suite.js';
+
+async function makeLocal(): Promise<{ backend: LocalBackend; dir: string }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'flux-local-'));
+  const backend = new LocalBackend(localOptionsSchema.parse({ type: 'local', root: dir }));
+  return { backend, dir };
+}
+
+runConformance('local', async () => {
+  const { backend, dir } = await makeLocal();
+  return { backend, cleanup: () => rm(dir, { recursive: true, force: true }) };
+});
+
+describe('local backend', () => {
+  it('rejects a key that resolves outside the root even when it gets past the front door', async () => {
+    const { backend, dir } = await makeLocal();
+    expect(() => backend.resolve('a/../../x')).toThrow(/"\." or "\.\."/);
+    expect(backend.resolve('a/b.ts')).toBe(path.join(dir, 'a/b.ts'));
+  });
+
+  it('leaves no temporary file behind and never lists one', async () => {
+    const { backend, dir } = await makeLocal();
+    await backend.write('hls/s/segment_1.ts', Buffer.from('abc'));
+    expect(await readdir(path.join(dir, '.flux-storage/tmp'))).toEqual([]);
+    await writeFile(path.join(dir, '.flux-storage/tmp/99999999.deadbeef'), 'half a segment');
+    const keys: string[] = [];
+    for await (const entry of backend.list('')) keys.push(entry.key);
+    expect(keys).toEqual(['hls/s/segment_1.ts']);
+  });
+
+  it('sweeps temporary files of writers that died', async () => {
+    const { dir } = await makeLocal();
+    await mkdir(path.join(dir, '.flux-storage/tmp'), { recursive: true });
+    await writeFile(path.join(dir, '.flux-storage/tmp/99999999.deadbeef'), 'half a segment');
+    const fresh = new LocalBackend(localOptionsSchema.parse({ type: 'local', root: dir }));
+    await fresh.write('hls/s/segment_2.ts', Buffer.from('abc'));
+    expect(await readdir(path.join(dir, '.flux-storage/tmp'))).toEqual([]);
+  });
+
+  it('reports a root that is a regular file as Unavailable on every operation that needs it', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'flux-local-'));
+    const file = path.join(dir, 'not-a-dir');
+    await writeFile(file, 'x');
+    const backend = new LocalBackend(localOptionsSchema.parse({ type: 'local', root: file }));
+    await expect(backend.write('hls/s/segment_1.ts', Buffer.from('x'))).rejects.toMatchObject({ code: 'Unavailable' });
+    await expect(backend.read('hls/s/segment_1.ts')).rejects.toMatchObject({ code: 'Unavailable' });
+    await expect(backend.exists('hls/s/segment_1.ts')).rejects.toMatchObject({ code: 'Unavailable' });
+  });
+
+  it('does not follow a symlinked folder out of the root when listing', async () => {
+    const { backend, dir } = await makeLocal();
+    const outside = await mkdtemp(path.join(tmpdir(), 'flux-outside-'));
+    await writeFile(path.join(outside, 'secret.ts'), 'x');
+    await mkdir(path.join(dir, 'hls'), { recursive: true });
+    await symlink(outside, path.join(dir, 'hls/link'));
+    const keys: string[] = [];
+    for await (const entry of backend.list('hls/')) keys.push(entry.key);
+    expect(keys).toEqual([]);
+  });
+
+  it('reports filesystem usage from statfs', async () => {
+    const { backend } = await makeLocal();
+    const usage = await backend.usage();
+    expect(usage.totalBytes).toBeGreaterThan(0);
+    expect(usage.usedBytes).toBeGreaterThan(0);
+  });
+});

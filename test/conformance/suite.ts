@@ -1,0 +1,185 @@
+// The one conformance suite: every backend runs it unchanged, from test/backends/<type>.test.ts.
+// Each case checks one sentence of the StorageBackend contract (src/backends/types.ts).
+
+import { createHash, randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StorageBackend } from '../../src/backends/types.js';
+import { isStorageError } from '../../src/errors.js';
+
+export interface ConformanceFixture {
+  /** A backend whose keys all live under a fresh, random root for this run. */
+  backend: StorageBackend;
+  /** Removes what the run wrote and stops anything started for it. */
+  cleanup(): Promise<void>;
+}
+
+async function collect(iterable: AsyncIterable<{ key: string }>): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const entry of iterable) keys.push(entry.key);
+  return keys.sort();
+}
+
+async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(isStorageError(error), `expected a StorageError ${code}, got ${String(error)}`).toBe(true);
+  expect((error as { code: string }).code).toBe(code);
+}
+
+export function runConformance(name: string, makeFixture: () => Promise<ConformanceFixture>): void {
+  describe(`conformance: ${name}`, () => {
+    let fixture: ConformanceFixture;
+    let backend: StorageBackend;
+    const root = `conf-${randomBytes(4).toString('hex')}`;
+    const key = (rest: string): string => `${root}/${rest}`;
+
+    beforeAll(async () => {
+      fixture = await makeFixture();
+      backend = fixture.backend;
+    }, 30_000);
+    afterAll(async () => {
+      await fixture?.cleanup();
+    }, 30_000);
+
+    it('reads back exactly the bytes written, binary included', async () => {
+      const data = randomBytes(70_000);
+      data[0] = 0x47; // an MPEG-TS sync byte, and every other byte value somewhere in the rest
+      await backend.write(key('rw/segment_1.ts'), data);
+      const back = await backend.read(key('rw/segment_1.ts'));
+      expect(Buffer.isBuffer(back)).toBe(true);
+      expect(back.equals(data)).toBe(true);
+    });
+
+    it('writes an empty object and reads it back empty', async () => {
+      await backend.write(key('rw/empty.ts'), new Uint8Array(0));
+      expect((await backend.read(key('rw/empty.ts'))).length).toBe(0);
+      expect((await backend.stat(key('rw/empty.ts'))).size).toBe(0);
+    });
+
+    it('replaces an existing object on write', async () => {
+      await backend.write(key('rw/replace.ts'), Buffer.from('first version, longer'));
+      await backend.write(key('rw/replace.ts'), Buffer.from('second'));
+      expect((await backend.read(key('rw/replace.ts'))).toString()).toBe('second');
+    });
+
+    it('creates missing parent folders on write', async () => {
+      await backend.write(key('deep/a/b/c/d.ts'), Buffer.from('x'));
+      expect(await backend.exists(key('deep/a/b/c/d.ts'))).toBe(true);
+    });
+
+    it('throws NotFound when reading a missing key', async () => {
+      await expectCode(backend.read(key('missing/segment_9.ts')), 'NotFound');
+    });
+
+    it('throws NotFound from stat of a missing key', async () => {
+      await expectCode(backend.stat(key('missing/segment_9.ts')), 'NotFound');
+    });
+
+    it('exists() is true for a written key and false for a missing one', async () => {
+      await backend.write(key('ex/here.ts'), Buffer.from('here'));
+      expect(await backend.exists(key('ex/here.ts'))).toBe(true);
+      expect(await backend.exists(key('ex/absent.ts'))).toBe(false);
+      expect(await backend.exists(key('no-such-folder/absent.ts'))).toBe(false);
+    });
+
+    it('stat() reports size and a recent modified time, and a correct md5 when it reports one', async () => {
+      const data = randomBytes(1234);
+      const before = Date.now();
+      await backend.write(key('st/obj.ts'), data);
+      const info = await backend.stat(key('st/obj.ts'));
+      expect(info.key).toBe(key('st/obj.ts'));
+      expect(info.size).toBe(1234);
+      expect(info.modified).toBeInstanceOf(Date);
+      expect(Math.abs(info.modified.getTime() - before)).toBeLessThan(120_000);
+      if (info.md5 !== undefined) expect(info.md5).toBe(createHash('md5').update(data).digest('hex'));
+    });
+
+    it('deletes a key, after which it is gone', async () => {
+      await backend.write(key('del/one.ts'), Buffer.from('1'));
+      await backend.delete(key('del/one.ts'));
+      expect(await backend.exists(key('del/one.ts'))).toBe(false);
+      await expectCode(backend.read(key('del/one.ts')), 'NotFound');
+    });
+
+    it('deleting a missing key succeeds', async () => {
+      await expect(backend.delete(key('del/never-written.ts'))).resolves.toBeUndefined();
+    });
+
+    it('deleteMany removes every key given, missing ones counted as deleted', async () => {
+      const keys = Array.from({ length: 25 }, (_, i) => key(`many/segment_${i}.ts`));
+      for (const k of keys) await backend.write(k, Buffer.from(k));
+      const result = await backend.deleteMany([...keys, key('many/never.ts')]);
+      expect(result.failed).toEqual([]);
+      expect(result.deleted.sort()).toEqual([...keys, key('many/never.ts')].sort());
+      expect(await collect(backend.list(key('many/')))).toEqual([]);
+    });
+
+    it('lists every key under a prefix at any depth, as full keys with sizes', async () => {
+      await backend.write(key('ls/s1/segment_1.ts'), Buffer.from('a'));
+      await backend.write(key('ls/s1/segment_2.ts'), Buffer.from('bb'));
+      await backend.write(key('ls/s2/sub/segment_3.ts'), Buffer.from('ccc'));
+      await backend.write(key('lsx/segment_4.ts'), Buffer.from('dddd'));
+      const entries: { key: string; size: number; modified: Date }[] = [];
+      for await (const entry of backend.list(key('ls/'))) entries.push(entry);
+      entries.sort((a, b) => a.key.localeCompare(b.key));
+      expect(entries.map((e) => [e.key, e.size])).toEqual([
+        [key('ls/s1/segment_1.ts'), 1],
+        [key('ls/s1/segment_2.ts'), 2],
+        [key('ls/s2/sub/segment_3.ts'), 3],
+      ]);
+      for (const entry of entries) expect(entry.modified).toBeInstanceOf(Date);
+      expect(await collect(backend.list(key('ls/s1/')))).toEqual([key('ls/s1/segment_1.ts'), key('ls/s1/segment_2.ts')]);
+    });
+
+    it('a listing does not show a deleted key', async () => {
+      await backend.write(key('lsd/a.ts'), Buffer.from('a'));
+      await backend.write(key('lsd/b.ts'), Buffer.from('b'));
+      await backend.delete(key('lsd/a.ts'));
+      expect(await collect(backend.list(key('lsd/')))).toEqual([key('lsd/b.ts')]);
+    });
+
+    it('listing a missing prefix yields nothing', async () => {
+      expect(await collect(backend.list(key('nothing-here/')))).toEqual([]);
+    });
+
+    it('lists a few hundred keys completely', async () => {
+      const keys = Array.from({ length: 300 }, (_, i) => key(`bulk/segment_${i}.ts`));
+      await Promise.all(keys.map((k) => backend.write(k, Buffer.from('x'))));
+      expect(await collect(backend.list(key('bulk/')))).toEqual([...keys].sort());
+    });
+
+    it('keeps keys with spaces, plus signs, unicode and quotes intact', async () => {
+      const odd = [key("odd/a b+c=d&e'f.ts"), key('odd/直播-流/segment_1.ts'), key('odd/%41.ts')];
+      for (const k of odd) await backend.write(k, Buffer.from(k));
+      expect(await collect(backend.list(key('odd/')))).toEqual([...odd].sort());
+      for (const k of odd) expect((await backend.read(k)).toString()).toBe(k);
+      const result = await backend.deleteMany(odd);
+      expect(result.failed).toEqual([]);
+      expect(await collect(backend.list(key('odd/')))).toEqual([]);
+    });
+
+    it('rejects unsafe keys with InvalidKey before any I/O', async () => {
+      for (const bad of ['../escape.ts', `${root}/../../escape.ts`, '/abs.ts', `${root}/a\\b.ts`, `${root}/nul\0.ts`, `${root}//x.ts`, '', `${root}/./x.ts`, `${root}/dir/`]) {
+        await expectCode(backend.write(bad, Buffer.from('x')), 'InvalidKey');
+        await expectCode(backend.read(bad), 'InvalidKey');
+      }
+      await expectCode(collect(backend.list('no-trailing-slash')), 'InvalidKey');
+    });
+
+    it('usage() reports numbers or nulls, never nonsense', async () => {
+      const usage = await backend.usage();
+      for (const value of [usage.usedBytes, usage.totalBytes]) {
+        if (value !== null) expect(value).toBeGreaterThanOrEqual(0);
+      }
+      if (usage.usedBytes !== null && usage.totalBytes !== null) expect(usage.usedBytes).toBeLessThanOrEqual(usage.totalBytes);
+      expect(usage.totalBytes !== null || !backend.capabilities.usage).toBe(true);
+    });
+
+    it('declares its type and capabilities', () => {
+      expect(typeof backend.type).toBe('string');
+      expect(backend.capabilities.maxBatchDelete).toBeGreaterThan(0);
+    });
+  });
+}
