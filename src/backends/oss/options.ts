@@ -5,11 +5,19 @@ import { z } from 'zod';
 export const ossOptionsSchema = z
   .object({
     type: z.literal('oss'),
-    bucket: z.string({ error: 'required' }).min(3, 'must be at least 3 characters'),
+    /** ali-oss refuses any other name when the client is built: checked here, with the config. */
+    bucket: z
+      .string({ error: 'required' })
+      .regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, 'must be 3-63 lowercase letters, digits or "-", not starting or ending with "-"'),
     /** Such as oss-cn-hangzhou. */
     region: z.string().min(1).default('oss-cn-hangzhou'),
-    /** `https://oss-cn-hangzhou.aliyuncs.com`, or an IP endpoint `http://127.0.0.1:PORT`. */
-    endpoint: z.url({ error: 'must be a URL such as https://oss-cn-hangzhou.aliyuncs.com' }).optional(),
+    /**
+     * `https://oss-cn-hangzhou.aliyuncs.com`, or an IP endpoint `http://127.0.0.1:PORT`. Without it
+     * the endpoint is built from the region, over https.
+     */
+    endpoint: z
+      .url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://oss-cn-hangzhou.aliyuncs.com' })
+      .optional(),
     accessKeyId: z.string({ error: 'required' }).min(1, 'must not be empty'),
     accessKeySecret: z.string({ error: 'required' }).min(1, 'must not be empty'),
     stsToken: z.string().min(1).optional(),

@@ -1,0 +1,145 @@
+// The raw ali-oss calls, one method per request. It smooths over where ali-oss 6 at runtime differs
+// from @types/ali-oss (deleted keys come as `{Key}`, tokens may be null, headers are untyped), so
+// the backend sees plain typed values.
+
+import http from 'node:http';
+import https from 'node:https';
+import OSS from 'ali-oss';
+import type { OssOptions } from './options.js';
+
+/** Options ali-oss 6 reads that @types/ali-oss does not declare. */
+interface RuntimeOssOptions extends OSS.Options {
+  retryMax: number;
+  agent: http.Agent;
+  httpsAgent: https.Agent;
+  refreshSTSTokenInterval: number;
+}
+
+/** What HEAD tells of one object. */
+export interface OssHead {
+  size: number;
+  modified: Date;
+  etag: string | undefined;
+  /** Normal, Multipart, Appendable... (x-oss-object-type); undefined when not sent. */
+  objectType: string | undefined;
+}
+
+export interface OssListedObject {
+  key: string;
+  size: number;
+  modified: Date;
+  etag: string | undefined;
+  objectType: string | undefined;
+}
+
+export interface OssListPage {
+  objects: OssListedObject[];
+  truncated: boolean;
+  nextToken: string | null;
+}
+
+/** Most keys OSS takes in one listing page and in one DeleteMultipleObjects request. */
+export const OSS_PAGE_SIZE = 1000;
+
+/** Idle keep-alive sockets are dropped before a server would close them under us. */
+const FREE_SOCKET_TIMEOUT_MS = 4000;
+
+type Headers = Record<string, string | string[] | undefined>;
+
+function header(headers: unknown, name: string): string | undefined {
+  const value = (headers as Headers | undefined)?.[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export class OssClient {
+  private readonly oss: OSS;
+  private readonly httpAgent = new http.Agent({ keepAlive: true, timeout: FREE_SOCKET_TIMEOUT_MS });
+  private readonly httpsAgent = new https.Agent({ keepAlive: true, timeout: FREE_SOCKET_TIMEOUT_MS });
+
+  constructor(options: OssOptions) {
+    const runtimeOptions: RuntimeOssOptions = {
+      bucket: options.bucket,
+      region: options.region,
+      endpoint: options.endpoint,
+      accessKeyId: options.accessKeyId,
+      accessKeySecret: options.accessKeySecret,
+      stsToken: options.stsToken,
+      // ali-oss builds an endpoint from the region over plain http unless told otherwise.
+      secure: true,
+      timeout: options.timeoutMs,
+      retryMax: options.retries,
+      // Own agents, so close() really releases this backend's sockets (ali-oss shares one otherwise).
+      agent: this.httpAgent,
+      httpsAgent: this.httpsAgent,
+      // Only silences ali-oss's console warning for an stsToken without a refresher; without
+      // refreshSTSToken the interval is never used.
+      refreshSTSTokenInterval: 5 * 60 * 1000,
+    };
+    this.oss = new OSS(runtimeOptions);
+  }
+
+  async put(key: string, data: Buffer): Promise<void> {
+    await this.oss.put(key, data);
+  }
+
+  async get(key: string): Promise<Buffer> {
+    const { content } = (await this.oss.get(key)) as { content: unknown };
+    if (Buffer.isBuffer(content)) return content;
+    if (content instanceof Uint8Array) return Buffer.from(content.buffer, content.byteOffset, content.byteLength);
+    if (content === undefined || content === null || content === '') return Buffer.alloc(0);
+    throw new TypeError(`ali-oss returned ${typeof content} content instead of bytes`);
+  }
+
+  async head(key: string): Promise<OssHead> {
+    const { res } = await this.oss.head(key);
+    const size = Number(header(res.headers, 'content-length'));
+    const modified = new Date(header(res.headers, 'last-modified') ?? Number.NaN);
+    if (!Number.isFinite(size) || Number.isNaN(modified.getTime())) {
+      throw new TypeError('the HEAD answer has no valid Content-Length or Last-Modified');
+    }
+    return { size, modified, etag: header(res.headers, 'etag'), objectType: header(res.headers, 'x-oss-object-type') };
+  }
+
+  /** OSS answers 204 whether or not the key existed. */
+  async delete(key: string): Promise<void> {
+    await this.oss.delete(key);
+  }
+
+  /** One ListObjectsV2 page. A fresh query object per call: ali-oss deletes the token from it. */
+  async listPage(prefix: string, token: string | null): Promise<OssListPage> {
+    const query: Record<string, string | number> = { prefix, 'max-keys': OSS_PAGE_SIZE };
+    if (token !== null) query['continuation-token'] = token;
+    const page = (await this.oss.listV2(query as OSS.ListV2ObjectsQuery)) as unknown as {
+      objects: { name: string; size: number; lastModified: string; etag?: string; type?: string }[] | null;
+      isTruncated: boolean;
+      nextContinuationToken: string | null;
+    };
+    const objects = (page.objects ?? []).map((o) => ({
+      key: o.name,
+      size: o.size,
+      modified: new Date(o.lastModified),
+      etag: o.etag,
+      objectType: o.type,
+    }));
+    return { objects, truncated: page.isTruncated, nextToken: page.nextContinuationToken ?? null };
+  }
+
+  /** DeleteMultipleObjects in verbose mode: the keys the server confirms as deleted. */
+  async deleteMulti(keys: readonly string[]): Promise<Set<string>> {
+    const result = (await this.oss.deleteMulti([...keys], { quiet: false })) as unknown as {
+      deleted?: (string | { Key?: unknown })[] | null;
+    };
+    const confirmed = new Set<string>();
+    for (const entry of result.deleted ?? []) {
+      const key = typeof entry === 'string' ? entry : entry.Key;
+      if (typeof key === 'string') confirmed.add(key);
+    }
+    return confirmed;
+  }
+
+  /** Closes this client's sockets; requests still running fail. */
+  destroy(): void {
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+  }
+}

@@ -1,0 +1,226 @@
+// The Aliyun OSS backend: objects in one bucket through ali-oss. A PUT is atomic on OSS, so writes
+// need no temporary object; listings page through ListObjectsV2 and deletes batch 1000 keys a request.
+
+import pLimit from 'p-limit';
+import { StorageError } from '../../errors.js';
+import { assertValidKey, assertValidPrefix, RESERVED_PREFIX } from '../../keys.js';
+import type { BackendCapabilities, BackendContext, BackendUsage, DeleteManyResult, ObjectInfo, StorageBackend } from '../types.js';
+import { OSS_PAGE_SIZE, OssClient, type OssListedObject, type OssListPage } from './client.js';
+import { mapOssError, scrubMessage } from './errors.js';
+import type { OssOptions } from './options.js';
+
+/** How long usage() trusts a count made by listing the whole bucket. */
+const USAGE_CACHE_MS = 60_000;
+/** DeleteMultipleObjects requests in flight at once. */
+const DELETE_CONCURRENCY = 4;
+
+/**
+ * The md5 an ETag stands for, when it is one: OSS gives a plain object (Type Normal) the md5 of
+ * its content as ETag, quoted and in upper case; multipart and appendable objects get other values.
+ */
+export function md5FromEtag(etag: string | undefined, objectType: string | undefined): string | undefined {
+  if (etag === undefined || (objectType !== undefined && objectType !== 'Normal')) return undefined;
+  const bare = etag.replace(/^(W\/)?"|"$/g, '');
+  return /^[0-9a-fA-F]{32}$/.test(bare) ? bare.toLowerCase() : undefined;
+}
+
+export class OssBackend implements StorageBackend {
+  readonly type = 'oss';
+  readonly capabilities: BackendCapabilities;
+  private readonly options: OssOptions;
+  private readonly context: BackendContext | undefined;
+  private client: OssClient | undefined;
+  private closed = false;
+  private usageCache: { usedBytes: number; at: number } | undefined;
+  private usageCounting: Promise<number> | undefined;
+
+  constructor(options: OssOptions, context?: BackendContext) {
+    this.options = options;
+    this.context = context;
+    this.capabilities = {
+      batchDelete: true,
+      maxBatchDelete: OSS_PAGE_SIZE,
+      ttl: false,
+      usage: options.quotaBytes !== undefined,
+      md5: true,
+      nativeRetry: true,
+    };
+  }
+
+  async write(key: string, data: Uint8Array): Promise<void> {
+    assertValidKey(key);
+    const body = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    await this.call('put', key, (client) => client.put(key, body));
+  }
+
+  async read(key: string): Promise<Buffer> {
+    assertValidKey(key);
+    return this.call('get', key, (client) => client.get(key));
+  }
+
+  async delete(key: string): Promise<void> {
+    assertValidKey(key);
+    await this.call('delete', key, (client) => client.delete(key));
+  }
+
+  async deleteMany(keys: readonly string[]): Promise<DeleteManyResult> {
+    const outcome = new Map<string, Error | null>();
+    const toDelete: string[] = [];
+    for (const key of keys) {
+      if (outcome.has(key)) continue;
+      try {
+        assertValidKey(key);
+        outcome.set(key, null);
+        toDelete.push(key);
+      } catch (error) {
+        outcome.set(key, error as Error);
+      }
+    }
+    const client = this.getClient();
+    const limit = pLimit(DELETE_CONCURRENCY);
+    const chunks: string[][] = [];
+    for (let i = 0; i < toDelete.length; i += OSS_PAGE_SIZE) chunks.push(toDelete.slice(i, i + OSS_PAGE_SIZE));
+    await Promise.all(
+      chunks.map((chunk) =>
+        limit(async () => {
+          let confirmed: Set<string>;
+          try {
+            confirmed = await client.deleteMulti(chunk);
+          } catch (error) {
+            const mapped = this.mapError(error, 'deleteMulti', undefined);
+            for (const key of chunk) outcome.set(key, mapped.withContext({ key }));
+            return;
+          }
+          for (const key of chunk) {
+            if (!confirmed.has(key)) {
+              outcome.set(key, new StorageError('Internal', 'OSS did not confirm the deletion', { backend: this.type, key, pool: this.context?.poolName }));
+            }
+          }
+        }),
+      ),
+    );
+    const result: DeleteManyResult = { deleted: [], failed: [] };
+    for (const key of keys) {
+      const error = outcome.get(key) ?? null;
+      if (error === null) result.deleted.push(key);
+      else result.failed.push({ key, error });
+    }
+    return result;
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    assertValidPrefix(prefix);
+    for await (const page of this.pages(prefix)) {
+      for (const object of page) {
+        // Folder markers (keys ending in "/") made by the OSS console are not objects of ours.
+        if (object.key.startsWith(RESERVED_PREFIX) || object.key.endsWith('/')) continue;
+        yield {
+          key: object.key,
+          size: object.size,
+          modified: object.modified,
+          md5: md5FromEtag(object.etag, object.objectType),
+        };
+      }
+    }
+  }
+
+  async exists(key: string): Promise<boolean> {
+    assertValidKey(key);
+    try {
+      await this.stat(key);
+      return true;
+    } catch (error) {
+      if (error instanceof StorageError && error.code === 'NotFound') return false;
+      throw error;
+    }
+  }
+
+  async stat(key: string): Promise<ObjectInfo> {
+    assertValidKey(key);
+    const head = await this.call('head', key, (client) => client.head(key));
+    return { key, size: head.size, modified: head.modified, md5: md5FromEtag(head.etag, head.objectType) };
+  }
+
+  async usage(): Promise<BackendUsage> {
+    const totalBytes = this.options.quotaBytes;
+    if (totalBytes === undefined) return { usedBytes: null, totalBytes: null };
+    const cached = this.usageCache;
+    if (cached !== undefined && Date.now() - cached.at < USAGE_CACHE_MS) return { usedBytes: cached.usedBytes, totalBytes };
+    // Concurrent callers share one count rather than each listing the bucket.
+    this.usageCounting ??= this.countUsedBytes().finally(() => {
+      this.usageCounting = undefined;
+    });
+    const usedBytes = await this.usageCounting;
+    return { usedBytes, totalBytes };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.client?.destroy();
+    this.client = undefined;
+  }
+
+  /** Every object in the bucket counts, reserved ones included: they take space all the same. */
+  private async countUsedBytes(): Promise<number> {
+    let usedBytes = 0;
+    for await (const page of this.pages('')) for (const object of page) usedBytes += object.size;
+    this.usageCache = { usedBytes, at: Date.now() };
+    return usedBytes;
+  }
+
+  /** ListObjectsV2 pages to the end; a page that claims more but gives no way on throws. */
+  private async *pages(prefix: string): AsyncGenerator<OssListedObject[]> {
+    let token: string | null = null;
+    for (;;) {
+      const current: string | null = token;
+      const page: OssListPage = await this.call('list', prefix, (client) => client.listPage(prefix, current));
+      yield page.objects;
+      if (!page.truncated) return;
+      if (page.nextToken === null || page.nextToken === '' || page.nextToken === current) {
+        throw new StorageError('Internal', 'OSS answered a truncated listing page without a new continuation token', {
+          backend: this.type,
+          key: prefix,
+          pool: this.context?.poolName,
+        });
+      }
+      token = page.nextToken;
+    }
+  }
+
+  private getClient(): OssClient {
+    if (this.closed) {
+      throw new StorageError('Unavailable', 'the backend is closed', { backend: this.type, pool: this.context?.poolName, retryable: false });
+    }
+    if (this.client === undefined) {
+      try {
+        this.client = new OssClient(this.options);
+      } catch (error) {
+        const detail = `cannot build the OSS client: ${scrubMessage(error instanceof Error ? error.message : String(error), this.secrets())}`;
+        throw new StorageError('ConfigInvalid', detail, { backend: this.type, pool: this.context?.poolName, cause: error });
+      }
+    }
+    return this.client;
+  }
+
+  private async call<T>(action: string, key: string | undefined, run: (client: OssClient) => Promise<T>): Promise<T> {
+    const client = this.getClient();
+    try {
+      return await run(client);
+    } catch (error) {
+      throw this.mapError(error, action, key);
+    }
+  }
+
+  private mapError(error: unknown, action: string, key: string | undefined): StorageError {
+    const mapped = mapOssError(error, { action, key, secrets: this.secrets() });
+    return this.context === undefined ? mapped : mapped.withContext({ pool: this.context.poolName });
+  }
+
+  private secrets(): (string | undefined)[] {
+    return [this.options.accessKeySecret, this.options.stsToken];
+  }
+}
+
+export function createOssBackend(options: OssOptions, context: BackendContext): StorageBackend {
+  return new OssBackend(options, context);
+}
