@@ -1,0 +1,74 @@
+// What every command receives: the output, the global options, and storage opened on demand from
+// the config (only the pools a command needs, so a local-only command never loads a cloud SDK).
+
+import type { Readable } from 'node:stream';
+import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { openStorage } from '../config/open.js';
+import type { SegmentStorage } from '../segments/segment-storage.js';
+import { EXIT, type ExitCode } from './exit-codes.js';
+import type { Output, TerminalStream } from './output.js';
+
+export interface CliIO {
+  stdout: TerminalStream;
+  stderr: TerminalStream;
+  stdin: Readable & { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** Aborted on Ctrl-C, once a command has claimed interrupts. */
+  signal?: AbortSignal;
+  /** A command that can stop cleanly calls this; otherwise Ctrl-C ends the process at once. */
+  claimInterrupts?: () => void;
+}
+
+export interface GlobalOptions {
+  config?: string;
+  json: boolean;
+  quiet: boolean;
+}
+
+export class CommandContext {
+  readonly io: CliIO;
+  readonly out: Output;
+  readonly globals: GlobalOptions;
+  /** The exit code so far; commands raise it, main.ts sets the process's. */
+  exitCode: ExitCode = EXIT.ok;
+  private loaded: Promise<LoadedConfig> | undefined;
+  private readonly opened: SegmentStorage[] = [];
+
+  constructor(io: CliIO, out: Output, globals: GlobalOptions) {
+    this.io = io;
+    this.out = out;
+    this.globals = globals;
+  }
+
+  /** Records a failure without stopping; the worst code wins (usage over failed, and so on). */
+  fail(code: ExitCode): void {
+    const rank = (c: ExitCode): number => [EXIT.ok, EXIT.notFound, EXIT.failed, EXIT.usage, EXIT.interrupted].indexOf(c);
+    if (rank(code) > rank(this.exitCode)) this.exitCode = code;
+  }
+
+  config(): Promise<LoadedConfig> {
+    this.loaded ??= loadConfig({ file: this.globals.config, cwd: this.io.cwd, env: this.io.env }).then((loaded) => {
+      this.out.useRedactor(loaded.redactor);
+      if (loaded.file === null) {
+        const root = loaded.config.pools[0]?.backend.type === 'local' ? loaded.config.pools[0].backend.root : '';
+        this.out.notice(`note: no config file found; using one local pool "local" at ${root} (see storage.config.example.json)`);
+      }
+      return loaded;
+    });
+    return this.loaded;
+  }
+
+  /** SegmentStorage over every pool, or over `pool` alone. Closed by main.ts after the command. */
+  async storage(options: { pool?: string | undefined; pools?: readonly string[] } = {}): Promise<SegmentStorage> {
+    const { config, baseDir } = await this.config();
+    const only = options.pools ?? (options.pool === undefined ? undefined : [options.pool]);
+    const storage = await openStorage(config, { baseDir, ...(only === undefined ? {} : { only }) });
+    this.opened.push(storage);
+    return storage;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.opened.map((storage) => storage.manager.close()));
+  }
+}

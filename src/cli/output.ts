@@ -1,0 +1,153 @@
+// The only module that writes to the terminal: tables for people, one JSON document for scripts
+// (--json), notices and errors on stderr, and a spinner only when stderr is a terminal.
+
+import { styleText } from 'node:util';
+import type { Writable } from 'node:stream';
+import Table from 'cli-table3';
+import prettyBytes from 'pretty-bytes';
+import type { Redactor } from '../config/redact.js';
+import { isStorageError } from '../errors.js';
+
+export interface TerminalStream extends Writable {
+  isTTY?: boolean;
+}
+
+export interface OutputOptions {
+  stdout: TerminalStream;
+  stderr: TerminalStream;
+  env: NodeJS.ProcessEnv;
+  json: boolean;
+  quiet: boolean;
+}
+
+export interface Progress {
+  update(text: string): void;
+  /** Stops the spinner (or the periodic line) and leaves nothing behind on the screen. */
+  stop(): void;
+}
+
+type Color = 'green' | 'yellow' | 'red' | 'dim' | 'bold';
+
+export class Output {
+  readonly json: boolean;
+  readonly quiet: boolean;
+  private readonly options: OutputOptions;
+  private redactor: Redactor | undefined;
+  private jsonWritten = false;
+
+  constructor(options: OutputOptions) {
+    this.options = options;
+    this.json = options.json;
+    this.quiet = options.quiet;
+  }
+
+  /** From now on every message and JSON document is passed through this redactor. */
+  useRedactor(redactor: Redactor): void {
+    this.redactor = redactor;
+  }
+
+  get color(): boolean {
+    const { env, stdout } = this.options;
+    return stdout.isTTY === true && (env.NO_COLOR === undefined || env.NO_COLOR === '') && env.TERM !== 'dumb';
+  }
+
+  get stderrIsTerminal(): boolean {
+    return this.options.stderr.isTTY === true;
+  }
+
+  get stdoutIsTerminal(): boolean {
+    return this.options.stdout.isTTY === true;
+  }
+
+  paint(color: Color, text: string): string {
+    return this.color ? styleText(color, text) : text;
+  }
+
+  /** The one JSON document of a --json run. */
+  printJson(document: unknown): void {
+    if (this.jsonWritten) throw new Error('a second JSON document would break --json');
+    this.jsonWritten = true;
+    this.options.stdout.write(`${this.redact(JSON.stringify(document, jsonReplacer, 2))}\n`);
+  }
+
+  /** A result for people (skipped under --json, where the document carries it). */
+  print(text: string): void {
+    if (!this.json) this.options.stdout.write(`${this.redact(text)}\n`);
+  }
+
+  table(head: string[], rows: (string | number)[][], align: ('left' | 'right')[] = []): void {
+    if (this.json) return;
+    const table = new Table({
+      head: head.map((h) => this.paint('bold', h)),
+      style: { head: [], border: [], compact: true },
+      colAligns: head.map((_, i) => align[i] ?? 'left'),
+      chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
+    });
+    for (const row of rows) table.push(row.map(String));
+    this.print(table.toString());
+  }
+
+  /** Raw bytes to stdout (get without -o). */
+  writeBytes(data: Uint8Array): Promise<void> {
+    return new Promise((resolve, reject) => this.options.stdout.write(data, (error) => (error ? reject(error) : resolve())));
+  }
+
+  /** A notice on stderr, silent with --quiet or --json. */
+  notice(text: string): void {
+    if (!this.quiet && !this.json) this.options.stderr.write(`${this.redact(text)}\n`);
+  }
+
+  /** A warning on stderr, shown even with --json (stdout stays one document); --quiet hides it. */
+  warn(text: string): void {
+    if (!this.quiet) this.options.stderr.write(`${this.paint('yellow', 'warning:')} ${this.redact(text)}\n`);
+  }
+
+  /** An error line on stderr, always shown. */
+  error(error: unknown, hint?: string): void {
+    const message = isStorageError(error) ? error.message : error instanceof Error ? error.message : String(error);
+    const line = `${this.paint('red', 'error:')} ${this.redact(oneLine(message))}${hint === undefined ? '' : ` (${hint})`}`;
+    this.options.stderr.write(`${line}\n`);
+  }
+
+  /**
+   * A spinner on stderr when it is a terminal; otherwise a plain line every `everyMs` with the
+   * latest text (none with --quiet).
+   */
+  async progress(text: string, everyMs = 5000): Promise<Progress> {
+    if (this.quiet) return { update: () => undefined, stop: () => undefined };
+    if (this.stderrIsTerminal && !(this.options.env.CI === 'true')) {
+      const { default: ora } = await import('ora');
+      const spinner = ora({ text, stream: this.options.stderr, isEnabled: true }).start();
+      return { update: (next) => (spinner.text = this.redact(next)), stop: () => spinner.stop() };
+    }
+    let latest = text;
+    let lastShown = '';
+    const timer = setInterval(() => {
+      if (latest !== lastShown) this.options.stderr.write(`${this.redact(latest)}\n`);
+      lastShown = latest;
+    }, everyMs);
+    timer.unref();
+    return { update: (next) => (latest = next), stop: () => clearInterval(timer) };
+  }
+
+  redact(text: string): string {
+    return this.redactor === undefined ? text : this.redactor.redact(text);
+  }
+}
+
+export function formatBytes(bytes: number | null): string {
+  return bytes === null ? '-' : prettyBytes(bytes, { binary: true, maximumFractionDigits: 1 });
+}
+
+export function formatDate(date: Date): string {
+  return date.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ');
+}
+
+function jsonReplacer(_key: string, value: unknown): unknown {
+  if (value instanceof Error) return isStorageError(value) ? value.toJSON() : { code: 'Internal', message: value.message };
+  return value;
+}

@@ -1,0 +1,16 @@
+// The public API of flux-storage: re-exports only.
+
+export { StorageError, isStorageError, ERROR_CODES, type StorageErrorCode } from './errors.js';
+export { assertValidKey, assertValidPrefix, keyProblem, RESERVED_PREFIX } from './keys.js';
+export type { StorageBackend, BackendCapabilities, ObjectInfo, BackendUsage, DeleteManyResult, BackendContext } from './backends/types.js';
+export { createBackend, backendOptionsSchema, BACKEND_TYPES, type BackendOptions, type BackendType } from './backends/registry.js';
+export { LocalBackend } from './backends/local/index.js';
+export { StoragePool, POOL_DEFAULTS, type PoolConfig, type PoolUsage } from './pool/pool.js';
+export { StorageManager, type WriteOutcome, type ListedObject, type UnionListing, type PoolFailure } from './pool/manager.js';
+export type { PoolHealth, PoolMetrics, ProbeResult } from './pool/health.js';
+export { SegmentStorage, type SegmentInfo, type StreamSummary, type Listing } from './segments/segment-storage.js';
+export { SegmentLayout, DEFAULT_LAYOUT, type LayoutOptions } from './segments/layout.js';
+export { loadConfig, parseConfig, defaultConfig, type LoadedConfig } from './config/load.js';
+export { openStorage, type OpenOptions } from './config/open.js';
+export { Redactor } from './config/redact.js';
+export type { FluxConfig } from './config/schema.js';
