@@ -1,0 +1,243 @@
+// The S3 backend: objects in one bucket of AWS S3 or an S3-compatible store. PutObject is atomic on
+// its own, so there are no temporary objects; retries are left to the SDK (capabilities.nativeRetry).
+
+import {
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type _Object,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import pLimit from 'p-limit';
+import { StorageError } from '../../errors.js';
+import { assertValidKey, assertValidPrefix, RESERVED_PREFIX } from '../../keys.js';
+import type { BackendCapabilities, BackendContext, BackendUsage, DeleteManyResult, ObjectInfo, StorageBackend } from '../types.js';
+import { createS3Client } from './client.js';
+import { mapS3Error } from './errors.js';
+import type { S3Options } from './options.js';
+
+/** S3's limit of keys in one DeleteObjects request. */
+const MAX_BATCH_DELETE = 1000;
+/** DeleteObjects requests in flight at once during one deleteMany. */
+const DELETE_CONCURRENCY = 4;
+/** How long a usage() total, counted by listing the whole bucket, is reused. */
+const USAGE_TTL_MS = 60_000;
+
+const CONTENT_TYPES: Record<string, string> = {
+  ts: 'video/mp2t',
+  m3u8: 'application/vnd.apple.mpegurl',
+};
+
+export class S3Backend implements StorageBackend {
+  readonly type = 's3';
+  readonly capabilities: BackendCapabilities;
+  private readonly options: S3Options;
+  private readonly secrets: string[];
+  private client: S3Client | undefined;
+  private usedBytes: { since: number; total: Promise<number> } | undefined;
+
+  constructor(options: S3Options) {
+    this.options = options;
+    this.secrets = [options.accessKeyId, options.secretAccessKey, options.sessionToken].filter((s): s is string => s !== undefined);
+    this.capabilities = {
+      batchDelete: true,
+      maxBatchDelete: MAX_BATCH_DELETE,
+      ttl: false,
+      usage: options.quotaBytes !== undefined,
+      md5: true,
+      nativeRetry: true,
+    };
+  }
+
+  async write(key: string, data: Uint8Array): Promise<void> {
+    assertValidKey(key);
+    const body = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    await this.call(key, (client) =>
+      client.send(
+        new PutObjectCommand({
+          Bucket: this.options.bucket,
+          Key: key,
+          Body: body,
+          ContentLength: body.byteLength,
+          ContentType: contentType(key),
+        }),
+      ),
+    );
+  }
+
+  async read(key: string): Promise<Buffer> {
+    assertValidKey(key);
+    return this.call(key, async (client) => {
+      const answer = await client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: key }));
+      if (answer.Body === undefined) return Buffer.alloc(0);
+      const bytes = await answer.Body.transformToByteArray();
+      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    });
+  }
+
+  async delete(key: string): Promise<void> {
+    assertValidKey(key);
+    await this.call(key, (client) => client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: key })));
+  }
+
+  async deleteMany(keys: readonly string[]): Promise<DeleteManyResult> {
+    const result: DeleteManyResult = { deleted: [], failed: [] };
+    const valid: string[] = [];
+    for (const key of keys) {
+      try {
+        valid.push(assertValidKey(key));
+      } catch (error) {
+        result.failed.push({ key, error: error as Error });
+      }
+    }
+    const chunks: string[][] = [];
+    for (let i = 0; i < valid.length; i += MAX_BATCH_DELETE) chunks.push(valid.slice(i, i + MAX_BATCH_DELETE));
+    const limit = pLimit(DELETE_CONCURRENCY);
+    await Promise.all(chunks.map((chunk) => limit(() => this.deleteChunk(chunk, result))));
+    return result;
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    assertValidPrefix(prefix);
+    for await (const page of this.pages(prefix)) {
+      for (const info of page) {
+        if (prefix === '' && info.key.startsWith(RESERVED_PREFIX)) continue;
+        yield info;
+      }
+    }
+  }
+
+  async exists(key: string): Promise<boolean> {
+    try {
+      await this.stat(key);
+      return true;
+    } catch (error) {
+      if (error instanceof StorageError && error.code === 'NotFound') return false;
+      throw error;
+    }
+  }
+
+  async stat(key: string): Promise<ObjectInfo> {
+    assertValidKey(key);
+    const head = await this.call(key, (client) => client.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: key })));
+    // An SSE-KMS ETag looks like an md5 but is not one (a listing cannot tell; HeadObject can).
+    const md5 = head.ServerSideEncryption?.startsWith('aws:kms') === true || head.SSECustomerAlgorithm !== undefined ? undefined : md5FromEtag(head.ETag);
+    return { key, size: head.ContentLength ?? 0, modified: head.LastModified ?? new Date(0), md5 };
+  }
+
+  async usage(): Promise<BackendUsage> {
+    const quota = this.options.quotaBytes;
+    if (quota === undefined) return { usedBytes: null, totalBytes: null };
+    if (this.usedBytes === undefined || Date.now() - this.usedBytes.since > USAGE_TTL_MS) {
+      const total = this.sumAllSizes();
+      const entry = { since: Date.now(), total };
+      this.usedBytes = entry;
+      // A failed count is not cached: the next call lists again.
+      total.catch(() => {
+        if (this.usedBytes === entry) this.usedBytes = undefined;
+      });
+    }
+    return { usedBytes: await this.usedBytes.total, totalBytes: quota };
+  }
+
+  async close(): Promise<void> {
+    this.client?.destroy();
+    this.client = undefined;
+  }
+
+  /** Every object under `prefix` (reserved keys included), one ListObjectsV2 page at a time. */
+  private async *pages(prefix: string): AsyncGenerator<ObjectInfo[]> {
+    let token: string | undefined;
+    do {
+      const page = await this.call(prefix, (client) =>
+        client.send(
+          new ListObjectsV2Command({
+            Bucket: this.options.bucket,
+            Prefix: prefix === '' ? undefined : prefix,
+            MaxKeys: 1000,
+            ContinuationToken: token,
+          }),
+        ),
+      );
+      yield (page.Contents ?? []).map((entry) => this.toInfo(entry, prefix));
+      if (page.IsTruncated !== true) return;
+      // A truncated page without a (new) token would end the listing early or loop forever.
+      const next = page.NextContinuationToken;
+      if (next === undefined || next === '' || next === token) {
+        throw new StorageError('Unavailable', 'the listing was cut short: a truncated page came without a new continuation token', {
+          backend: this.type,
+          key: prefix,
+        });
+      }
+      token = next;
+    } while (token !== undefined);
+  }
+
+  private toInfo(entry: _Object, prefix: string): ObjectInfo {
+    if (entry.Key === undefined) {
+      throw new StorageError('Internal', 'the listing returned an object without a key', { backend: this.type, key: prefix });
+    }
+    return { key: entry.Key, size: entry.Size ?? 0, modified: entry.LastModified ?? new Date(0), md5: md5FromEtag(entry.ETag) };
+  }
+
+  private async deleteChunk(chunk: string[], result: DeleteManyResult): Promise<void> {
+    try {
+      const answer = await this.call(undefined, (client) =>
+        client.send(
+          new DeleteObjectsCommand({
+            Bucket: this.options.bucket,
+            Delete: { Objects: chunk.map((Key) => ({ Key })), Quiet: true },
+          }),
+        ),
+      );
+      const errors = new Map((answer.Errors ?? []).map((entry) => [entry.Key, entry]));
+      for (const key of chunk) {
+        const entry = errors.get(key);
+        if (entry === undefined || entry.Code === 'NoSuchKey') result.deleted.push(key);
+        else result.failed.push({ key, error: this.mapError(entry, key) });
+      }
+    } catch (error) {
+      const mapped = this.mapError(error, undefined);
+      for (const key of chunk) result.failed.push({ key, error: mapped.withContext({ key }) });
+    }
+  }
+
+  private async sumAllSizes(): Promise<number> {
+    let total = 0;
+    for await (const page of this.pages('')) for (const info of page) total += info.size;
+    return total;
+  }
+
+  /** Runs one SDK call on the (lazily created) client, mapping any failure to a StorageError. */
+  private async call<T>(key: string | undefined, run: (client: S3Client) => Promise<T>): Promise<T> {
+    this.client ??= createS3Client(this.options);
+    try {
+      return await run(this.client);
+    } catch (error) {
+      throw this.mapError(error, key);
+    }
+  }
+
+  private mapError(error: unknown, key: string | undefined): StorageError {
+    return mapS3Error(error, { key, bucket: this.options.bucket, secrets: this.secrets });
+  }
+}
+
+/** The md5 in an ETag, when it is one: a multipart ETag (`<hex>-<parts>`) is not an md5 of the content. */
+export function md5FromEtag(etag: string | undefined): string | undefined {
+  const value = etag?.replace(/^(W\/)?"|"$/g, '');
+  return value !== undefined && /^[0-9a-f]{32}$/i.test(value) ? value.toLowerCase() : undefined;
+}
+
+function contentType(key: string): string {
+  const dot = key.lastIndexOf('.');
+  return (dot === -1 ? undefined : CONTENT_TYPES[key.slice(dot + 1).toLowerCase()]) ?? 'application/octet-stream';
+}
+
+/** The pool name is not needed here: the pool layer adds it to errors (StorageError.withContext). */
+export function createS3Backend(options: S3Options, _context: BackendContext): StorageBackend {
+  return new S3Backend(options);
+}

@@ -1,0 +1,305 @@
+// The S3 backend against a real s3rver: the conformance suite, plus paging, batching (proved by
+// counting requests), failures of an unreachable or silent endpoint, md5, content types and usage.
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createTcpServer, type Socket } from 'node:net';
+import { createInterface } from 'node:readline';
+import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import pLimit from 'p-limit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { S3Backend } from '../../src/backends/s3/index.js';
+import { redact } from '../../src/backends/s3/errors.js';
+import { s3OptionsSchema } from '../../src/backends/s3/options.js';
+import type { StorageBackend } from '../../src/backends/types.js';
+import { StorageError } from '../../src/errors.js';
+import { runConformance } from '../conformance/suite.js';
+import { startS3Server, type S3TestServer } from '../support/s3rver.js';
+
+function makeBackend(server: S3TestServer, extra: Record<string, unknown> = {}): S3Backend {
+  return new S3Backend(s3OptionsSchema.parse(server.poolOptions(extra)));
+}
+
+/** A backend aimed at 127.0.0.1:port, where no s3rver runs. */
+function backendAt(port: number, extra: Record<string, unknown> = {}): S3Backend {
+  return new S3Backend(
+    s3OptionsSchema.parse({
+      type: 's3',
+      bucket: 'nowhere',
+      endpoint: `http://127.0.0.1:${port}`,
+      forcePathStyle: true,
+      accessKeyId: 'S3RVER',
+      secretAccessKey: 'S3RVER',
+      checksums: 'when_required',
+      ...extra,
+    }),
+  );
+}
+
+async function collectKeys(backend: StorageBackend, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const entry of backend.list(prefix)) keys.push(entry.key);
+  return keys.sort();
+}
+
+/** How a promise settles, and how long it took. */
+async function timed(promise: Promise<unknown>): Promise<{ error: unknown; ms: number }> {
+  const start = Date.now();
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  return { error, ms: Date.now() - start };
+}
+
+async function freePort(): Promise<number> {
+  const server = createTcpServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function listen(server: Server | ReturnType<typeof createTcpServer>): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as { port: number }).port;
+}
+
+runConformance('s3', async () => {
+  const server = await startS3Server();
+  const backend = makeBackend(server);
+  return {
+    backend,
+    cleanup: async () => {
+      await backend.close();
+      await server.close();
+    },
+  };
+});
+
+describe('s3 backend against s3rver', () => {
+  let server: S3TestServer;
+  let backend: S3Backend;
+  beforeAll(async () => {
+    server = await startS3Server();
+    backend = makeBackend(server);
+  });
+  afterAll(async () => {
+    await backend?.close();
+    await server?.close();
+  });
+
+  it('lists 2,500 keys completely over several pages, then deletes them in exactly 3 DeleteObjects', async () => {
+    // Five folders, because s3rver reads the whole folder on each delete. One key stays in each:
+    // s3rver answers 500 when concurrent deletes empty a folder (both try to remove it), and the
+    // SDK's retry of that would spoil the request count.
+    const keys = Array.from({ length: 2500 }, (_, i) => `big/p${i % 5}/segment_${i}.ts`);
+    const kept = Array.from({ length: 5 }, (_, i) => `big/p${i}/kept.ts`);
+    const limit = pLimit(32);
+    await Promise.all([...keys, ...kept].map((key) => limit(() => backend.write(key, Buffer.from(key)))));
+
+    await server.resetRequests();
+    expect(await collectKeys(backend, 'big/')).toEqual([...keys, ...kept].sort());
+    const listings = (await server.requests()).filter((r) => r.method === 'GET' && /(^|&)list-type=2(&|$)/.test(r.query));
+    expect(listings.length).toBeGreaterThanOrEqual(3);
+
+    await server.resetRequests();
+    const result = await backend.deleteMany(keys);
+    expect(result.failed).toEqual([]);
+    expect(result.deleted.length).toBe(2500);
+    const deletes = (await server.requests()).filter((r) => r.method === 'POST' && /(^|&)delete(=|&|$)/.test(r.query));
+    expect(deletes.length).toBe(3);
+    expect(await collectKeys(backend, 'big/')).toEqual([...kept].sort());
+  }, 60_000);
+
+  it('reports in failed, without throwing, the keys it cannot even try', async () => {
+    const result = await backend.deleteMany(['ok/a.ts', '../bad.ts']);
+    expect(result.deleted).toEqual(['ok/a.ts']);
+    expect(result.failed.map((f) => [f.key, (f.error as StorageError).code])).toEqual([['../bad.ts', 'InvalidKey']]);
+  });
+
+  it('stat and list report the real md5 of a single-part object', async () => {
+    const data = randomBytes(5000);
+    await backend.write('md5/obj.ts', data);
+    const md5 = createHash('md5').update(data).digest('hex');
+    expect((await backend.stat('md5/obj.ts')).md5).toBe(md5);
+    const listed: (string | undefined)[] = [];
+    for await (const entry of backend.list('md5/')) listed.push(entry.md5);
+    expect(listed).toEqual([md5]);
+  });
+
+  it('stores segments and playlists with their HLS content types', async () => {
+    await backend.write('ct/segment_1.ts', Buffer.from('ts'));
+    await backend.write('ct/index.m3u8', Buffer.from('#EXTM3U'));
+    const raw = new S3Client({
+      endpoint: server.endpoint,
+      forcePathStyle: true,
+      region: 'us-east-1',
+      credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
+    });
+    try {
+      const head = (Key: string) => raw.send(new HeadObjectCommand({ Bucket: server.bucket, Key }));
+      expect((await head('ct/segment_1.ts')).ContentType).toBe('video/mp2t');
+      expect((await head('ct/index.m3u8')).ContentType).toBe('application/vnd.apple.mpegurl');
+    } finally {
+      raw.destroy();
+    }
+  });
+
+  it('does not list reserved keys from the top, but lists them under their own prefix', async () => {
+    await backend.write('.flux-storage/probe', Buffer.from('p'));
+    expect(await collectKeys(backend, '')).not.toContain('.flux-storage/probe');
+    expect(await collectKeys(backend, '.flux-storage/')).toEqual(['.flux-storage/probe']);
+  });
+
+  it('reports a missing bucket as Unavailable, never as a missing object', async () => {
+    const other = makeBackend(server, { bucket: 'no-such-bucket' });
+    await expect(other.read('a/b.ts')).rejects.toMatchObject({ code: 'Unavailable', retryable: false });
+    await expect(collectKeys(other, '')).rejects.toMatchObject({ code: 'Unavailable' });
+    await other.close();
+  });
+});
+
+describe('s3 backend usage', () => {
+  let server: S3TestServer;
+  beforeAll(async () => {
+    server = await startS3Server();
+  });
+  afterAll(() => server?.close());
+
+  it('counts used bytes of the whole bucket by listing, cached, against quotaBytes', async () => {
+    const backend = makeBackend(server, { quotaBytes: 1_000_000 });
+    expect(backend.capabilities.usage).toBe(true);
+    await backend.write('u/a.ts', Buffer.alloc(100));
+    await backend.write('u/b/c.ts', Buffer.alloc(200));
+    await backend.write('.flux-storage/probe', Buffer.alloc(50));
+    expect(await backend.usage()).toEqual({ usedBytes: 350, totalBytes: 1_000_000 });
+    await server.resetRequests();
+    await backend.write('u/d.ts', Buffer.alloc(1000));
+    expect(await backend.usage()).toEqual({ usedBytes: 350, totalBytes: 1_000_000 });
+    expect((await server.requests()).filter((r) => r.method === 'GET').length).toBe(0);
+    await backend.close();
+
+    const fresh = makeBackend(server, { quotaBytes: 1_000_000 });
+    expect((await fresh.usage()).usedBytes).toBe(1350);
+    await fresh.close();
+  });
+
+  it('reports nulls without quotaBytes', async () => {
+    const backend = makeBackend(server);
+    expect(backend.capabilities.usage).toBe(false);
+    expect(await backend.usage()).toEqual({ usedBytes: null, totalBytes: null });
+    await backend.close();
+  });
+});
+
+describe('s3 backend when the endpoint fails', () => {
+  it('exists() on a stopped server throws Unavailable quickly, and works again after a restart', async () => {
+    const server = await startS3Server();
+    const backend = makeBackend(server, { secretAccessKey: 'do-not-print-this-secret' });
+    try {
+      await backend.write('down/a.ts', Buffer.from('a'));
+      expect(await backend.exists('down/a.ts')).toBe(true);
+      await server.stop();
+
+      const { error, ms } = await timed(backend.exists('down/a.ts'));
+      expect(error).toBeInstanceOf(StorageError);
+      expect((error as StorageError).code).toBe('Unavailable');
+      expect((error as StorageError).retryable).toBe(true);
+      expect((error as StorageError).message).not.toContain('do-not-print-this-secret');
+      expect(ms).toBeLessThan(3000);
+
+      const result = await backend.deleteMany(['down/a.ts', 'down/b.ts']);
+      expect(result.deleted).toEqual([]);
+      expect(result.failed.map((f) => [f.key, (f.error as StorageError).code])).toEqual([
+        ['down/a.ts', 'Unavailable'],
+        ['down/b.ts', 'Unavailable'],
+      ]);
+
+      await server.start();
+      expect(await backend.exists('down/a.ts')).toBe(true);
+      expect((await backend.read('down/a.ts')).toString()).toBe('a');
+    } finally {
+      await backend.close();
+      await server.close();
+    }
+  });
+
+  it('a read from a port where nothing listens fails Unavailable within 3 s', async () => {
+    const backend = backendAt(await freePort());
+    const { error, ms } = await timed(backend.read('a/b.ts'));
+    expect((error as StorageError).code).toBe('Unavailable');
+    expect(ms).toBeLessThan(3000);
+    await backend.close();
+  });
+
+  it('a server that accepts but never answers fails Timeout after requestTimeoutMs', async () => {
+    const sockets = new Set<Socket>();
+    const silent = createTcpServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+    });
+    const port = await listen(silent);
+    const backend = backendAt(port, { requestTimeoutMs: 500, retries: 1 });
+    try {
+      const { error, ms } = await timed(backend.read('a/b.ts'));
+      expect((error as StorageError).code).toBe('Timeout');
+      expect(ms).toBeGreaterThanOrEqual(900);
+      expect(ms).toBeLessThan(3000);
+    } finally {
+      await backend.close();
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
+  });
+
+  // A connect blackhole on loopback: a listening socket that never accepts, its queue filled. Node
+  // always accepts, so python holds the socket.
+  const python = spawnSync('python3', ['-c', 'print(1)']).status === 0;
+  it.skipIf(!python)('a connection that never opens fails Timeout after connectTimeoutMs', async () => {
+    const script = "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(60)";
+    const holder: ChildProcess = spawn('python3', ['-c', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const fillers: Socket[] = [];
+    try {
+      const port = await new Promise<number>((resolve) => createInterface({ input: holder.stdout! }).once('line', (line) => resolve(Number(line))));
+      const { connect } = await import('node:net');
+      for (let i = 0; i < 2; i++) fillers.push(connect(port, '127.0.0.1').on('error', () => undefined));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const backend = backendAt(port, { connectTimeoutMs: 500, retries: 1 });
+      const { error, ms } = await timed(backend.exists('a/b.ts'));
+      await backend.close();
+      expect((error as StorageError).code).toBe('Timeout');
+      expect(ms).toBeLessThan(3000);
+    } finally {
+      for (const socket of fillers) socket.destroy();
+      holder.kill('SIGKILL');
+    }
+  });
+
+  it('throws, never ends quietly, when a truncated page has no continuation token', async () => {
+    const body =
+      '<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
+      '<Name>nowhere</Name><Prefix></Prefix><KeyCount>1</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>true</IsTruncated>' +
+      '<Contents><Key>a/one.ts</Key><LastModified>2024-01-01T00:00:00.000Z</LastModified><ETag>"x"</ETag><Size>1</Size></Contents>' +
+      '</ListBucketResult>';
+    const broken = createHttpServer((_req, res) => res.writeHead(200, { 'content-type': 'application/xml' }).end(body));
+    const backend = backendAt(await listen(broken));
+    try {
+      const seen: string[] = [];
+      const listing = (async () => {
+        for await (const entry of backend.list('a/')) seen.push(entry.key);
+      })();
+      await expect(listing).rejects.toMatchObject({ code: 'Unavailable' });
+      expect(seen).toEqual(['a/one.ts']);
+    } finally {
+      await backend.close();
+      broken.close();
+    }
+  });
+
+  it('keeps credentials out of error messages', () => {
+    expect(redact('failed for AKIAEXAMPLE with secret s3cr3t-value', ['AKIAEXAMPLE', 's3cr3t-value'])).toBe('failed for *** with secret ***');
+    expect(redact('connect to http://user:pw@host:9000/b failed', [])).toBe('connect to http://***@host:9000/b failed');
+  });
+});

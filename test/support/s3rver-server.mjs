@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+// Runs one s3rver 3.7.1 on 127.0.0.1 in its own process, for the tests (test/support/s3rver.ts) and
+// the benchmarks. Plain .mjs so that plain `node` can start it. Start it with
+// `node --openssl-legacy-provider`: s3rver's continuation tokens use DES, and without the legacy
+// provider every paged (truncated) listing answers 500.
+//
+//   node --openssl-legacy-provider test/support/s3rver-server.mjs \
+//     --directory DIR [--port 0] [--bucket NAME]... [--request-log FILE]
+//
+// Prints one JSON line `{"event":"listening","address":"127.0.0.1","port":N}` on stdout once it
+// serves. Every HTTP request is logged as one JSON line `{"method","path","query"}`, appended to
+// --request-log FILE (synchronously, before the request is handled, so a client that has its answer
+// finds the line already there) or, without that option, printed on stdout.
+
+import { appendFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import S3rver from 's3rver';
+
+const { values } = parseArgs({
+  options: {
+    directory: { type: 'string' },
+    port: { type: 'string', default: '0' },
+    bucket: { type: 'string', multiple: true, default: [] },
+    'request-log': { type: 'string' },
+  },
+  strict: true,
+});
+
+if (values.directory === undefined) {
+  process.stderr.write('s3rver-server: --directory is required\n');
+  process.exit(2);
+}
+
+const requestLog = values['request-log'];
+function logRequest(req) {
+  const url = req.url ?? '';
+  const mark = url.indexOf('?');
+  const line = `${JSON.stringify({
+    method: req.method,
+    path: mark === -1 ? url : url.slice(0, mark),
+    query: mark === -1 ? '' : url.slice(mark + 1),
+  })}\n`;
+  if (requestLog === undefined) process.stdout.write(line);
+  else appendFileSync(requestLog, line);
+}
+
+await mkdir(values.directory, { recursive: true });
+const server = new S3rver({
+  address: '127.0.0.1',
+  port: Number(values.port),
+  directory: values.directory,
+  silent: true,
+  configureBuckets: values.bucket.map((name) => ({ name })),
+});
+const address = await server.run();
+// prependListener: the line is written before s3rver sees the request, so before any answer.
+server.httpServer.prependListener('request', logRequest);
+process.stdout.write(`${JSON.stringify({ event: 'listening', address: address.address, port: address.port })}\n`);
+
+// Never outlive the process that started us: when it dies (even by SIGKILL) we are re-parented.
+const parentPid = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parentPid) process.exit(0);
+}, 500).unref();
+
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(signal, () => process.exit(0));
