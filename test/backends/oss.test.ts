@@ -91,6 +91,15 @@ describe('oss backend', () => {
     expect(result.failed.map((f) => [f.key, (f.error as { code?: string }).code])).toEqual([['../bad.ts', 'InvalidKey']]);
   });
 
+  it('puts a key the server does not confirm as deleted in failed', async () => {
+    await writeMany(backend, ['confirm/a.ts', 'confirm/b.ts']);
+    server.withholdDeletion('confirm/b.ts');
+    const result = await backend.deleteMany(['confirm/a.ts', 'confirm/b.ts']);
+    expect(result.deleted).toEqual(['confirm/a.ts']);
+    expect(result.failed.map((f) => f.key)).toEqual(['confirm/b.ts']);
+    expect(isStorageError(result.failed[0]?.error)).toBe(true);
+  });
+
   it('surfaces a wrong secret as PermissionDenied on write, read and exists, naming no secret', async () => {
     await backend.write('auth/there.ts', Buffer.from('x'));
     const wrongSecret = `wrong-${randomBytes(8).toString('hex')}`;

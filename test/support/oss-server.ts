@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { verifyOssSignature } from './oss-signature.js';
+import { xmlEscape, xmlUnescape } from './oss-xml.js';
 
 export interface RecordedRequest {
   method: string;
@@ -34,6 +35,8 @@ export interface OssTestServer {
   };
   requests(): RecordedRequest[];
   resetRequests(): void;
+  /** DeleteMultipleObjects will leave `key` in place and out of its answer (a fault to test with). */
+  withholdDeletion(key: string): void;
   /** Stops listening and drops every connection; objects and the port number are kept. */
   stop(): Promise<void>;
   /** Listens again on the same port. */
@@ -62,18 +65,6 @@ class OssError extends Error {
   ) {
     super(message);
   }
-}
-
-function xmlEscape(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c] ?? c);
-}
-
-function xmlUnescape(text: string): string {
-  return text.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|amp|lt|gt|quot|apos);/g, (_, entity: string) => {
-    if (entity.startsWith('#x')) return String.fromCodePoint(parseInt(entity.slice(2), 16));
-    if (entity.startsWith('#')) return String.fromCodePoint(parseInt(entity.slice(1), 10));
-    return ({ amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" } as Record<string, string>)[entity] ?? '';
-  });
 }
 
 function md5(data: Buffer, encoding: 'hex' | 'base64'): string {
@@ -109,6 +100,7 @@ export async function startOssServer(): Promise<OssTestServer> {
   const keys = new Map([[accessKeyId, accessKeySecret]]);
   const buckets = new Map<string, Map<string, StoredObject>>([[bucket, new Map()]]);
   let recorded: RecordedRequest[] = [];
+  const withheld = new Set<string>();
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -192,8 +184,9 @@ export async function startOssServer(): Promise<OssTestServer> {
         throw new OssError(400, 'MalformedXML', 'The XML you provided was not well-formed.');
       }
       if (names.length > MAX_KEYS) throw new OssError(400, 'MalformedXML', `At most ${MAX_KEYS} keys per request.`);
-      for (const name of names) objects.delete(name);
-      const deleted = quiet ? '' : names.map((name) => `<Deleted><Key>${xmlEscape(name)}</Key></Deleted>`).join('');
+      const done = names.filter((name) => !withheld.has(name));
+      for (const name of done) objects.delete(name);
+      const deleted = quiet ? '' : done.map((name) => `<Deleted><Key>${xmlEscape(name)}</Key></Deleted>`).join('');
       sendXml(res, `<DeleteResult>${deleted}</DeleteResult>`);
       return;
     }
@@ -305,6 +298,9 @@ export async function startOssServer(): Promise<OssTestServer> {
     requests: () => [...recorded],
     resetRequests: () => {
       recorded = [];
+    },
+    withholdDeletion: (key) => {
+      withheld.add(key);
     },
     stop,
     start: async () => {
