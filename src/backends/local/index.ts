@@ -115,9 +115,10 @@ export class LocalBackend implements StorageBackend {
       try {
         handle = await opendir(folder.dir, { bufferSize: 256 });
       } catch (error) {
-        const code = errnoCode(error);
-        if (code === 'ENOENT' || (code === 'ENOTDIR' && folder.dir !== this.root)) continue;
-        throw await this.mapError(error, prefix);
+        const mapped = await this.mapError(error, prefix);
+        // A missing folder (or one that is a file) holds nothing; a broken root is an error.
+        if (mapped.code === 'NotFound') continue;
+        throw mapped;
       }
       const files: string[] = [];
       for await (const entry of handle) {
@@ -212,9 +213,9 @@ export class LocalBackend implements StorageBackend {
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'EEXIST') {
       const rootProblem = await this.rootProblem();
       if (rootProblem !== undefined) {
-        return new StorageError('Unavailable', rootProblem, { backend: this.type, key, cause: error });
+        return new StorageError('Unavailable', rootProblem, { backend: this.type, key, cause: error, retryable: false });
       }
-      if (code === 'ENOTDIR' || (code === 'EISDIR' && key !== undefined)) {
+      if (code === 'ENOENT' || code === 'ENOTDIR' || (code === 'EISDIR' && key !== undefined)) {
         return new StorageError('NotFound', 'no such object', { backend: this.type, key, cause: error });
       }
     }
