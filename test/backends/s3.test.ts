@@ -4,12 +4,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer as createTcpServer, type Socket } from 'node:net';
+import { connect, createServer as createTcpServer, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { S3Backend } from '../../src/backends/s3/index.js';
+import { md5FromEtag, S3Backend } from '../../src/backends/s3/index.js';
 import { redact } from '../../src/backends/s3/errors.js';
 import { s3OptionsSchema } from '../../src/backends/s3/options.js';
 import type { StorageBackend } from '../../src/backends/types.js';
@@ -113,6 +113,16 @@ describe('s3 backend against s3rver', () => {
     expect(await collectKeys(backend, 'big/')).toEqual([...kept].sort());
   }, 60_000);
 
+  it('a burst of calls beyond maxSockets waits its turn instead of timing out in the agent queue', async () => {
+    const small = makeBackend(server, { maxSockets: 4, connectTimeoutMs: 300, requestTimeoutMs: 2000 });
+    const keys = Array.from({ length: 400 }, (_, i) => `burst/p${i % 4}/segment_${i}.ts`);
+    const start = Date.now();
+    await Promise.all(keys.map((key) => small.write(key, Buffer.from(key))));
+    expect(Date.now() - start).toBeGreaterThan(300); // long enough that the queue would have timed out
+    expect((await small.deleteMany(keys)).failed).toEqual([]);
+    await small.close();
+  });
+
   it('reports in failed, without throwing, the keys it cannot even try', async () => {
     const result = await backend.deleteMany(['ok/a.ts', '../bad.ts']);
     expect(result.deleted).toEqual(['ok/a.ts']);
@@ -127,6 +137,9 @@ describe('s3 backend against s3rver', () => {
     const listed: (string | undefined)[] = [];
     for await (const entry of backend.list('md5/')) listed.push(entry.md5);
     expect(listed).toEqual([md5]);
+    // A multipart ETag is not the md5 of the content.
+    expect(md5FromEtag(`"${md5}-3"`)).toBeUndefined();
+    expect(md5FromEtag(`"${md5.toUpperCase()}"`)).toBe(md5);
   });
 
   it('stores segments and playlists with their HLS content types', async () => {
@@ -263,7 +276,6 @@ describe('s3 backend when the endpoint fails', () => {
     const fillers: Socket[] = [];
     try {
       const port = await new Promise<number>((resolve) => createInterface({ input: holder.stdout! }).once('line', (line) => resolve(Number(line))));
-      const { connect } = await import('node:net');
       for (let i = 0; i < 2; i++) fillers.push(connect(port, '127.0.0.1').on('error', () => undefined));
       await new Promise((resolve) => setTimeout(resolve, 200));
       const backend = backendAt(port, { connectTimeoutMs: 500, retries: 1 });

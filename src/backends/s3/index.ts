@@ -11,7 +11,7 @@ import {
   type _Object,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import pLimit from 'p-limit';
+import pLimit, { type LimitFunction } from 'p-limit';
 import { StorageError } from '../../errors.js';
 import { assertValidKey, assertValidPrefix, RESERVED_PREFIX } from '../../keys.js';
 import type { BackendCapabilities, BackendContext, BackendUsage, DeleteManyResult, ObjectInfo, StorageBackend } from '../types.js';
@@ -37,11 +37,18 @@ export class S3Backend implements StorageBackend {
   private readonly options: S3Options;
   private readonly secrets: string[];
   private client: S3Client | undefined;
+  /**
+   * At most maxSockets calls in flight. The SDK starts its connect and request timers when a
+   * request is handed to the agent, so a request that queued there for a socket behind a burst of
+   * others would time out without ever trying to connect.
+   */
+  private readonly inFlight: LimitFunction;
   private usedBytes: { since: number; total: Promise<number> } | undefined;
 
   constructor(options: S3Options) {
     this.options = options;
     this.secrets = [options.accessKeyId, options.secretAccessKey, options.sessionToken].filter((s): s is string => s !== undefined);
+    this.inFlight = pLimit(options.maxSockets);
     this.capabilities = {
       batchDelete: true,
       maxBatchDelete: MAX_BATCH_DELETE,
@@ -213,9 +220,9 @@ export class S3Backend implements StorageBackend {
 
   /** Runs one SDK call on the (lazily created) client, mapping any failure to a StorageError. */
   private async call<T>(key: string | undefined, run: (client: S3Client) => Promise<T>): Promise<T> {
-    this.client ??= createS3Client(this.options);
+    const client = (this.client ??= createS3Client(this.options));
     try {
-      return await run(this.client);
+      return await this.inFlight(() => run(client));
     } catch (error) {
       throw this.mapError(error, key);
     }

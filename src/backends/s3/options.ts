@@ -22,9 +22,12 @@ export const s3OptionsSchema = z
     checksums: z.enum(['when_supported', 'when_required']).default('when_supported'),
     /** Attempts after the first one, by the SDK's own retry strategy (throttling, 5xx, network). */
     retries: z.number().int().min(0).max(10).default(2),
-    /** Time to open a connection. */
-    connectTimeoutMs: z.number().int().positive().default(3000),
-    /** Time for one request, without an answer, before it is abandoned. */
+    /**
+     * Time to open a TCP connection. Each of the 1 + retries attempts waits this long on an endpoint
+     * that drops packets, so the default fails such an endpoint in about 3 s.
+     */
+    connectTimeoutMs: z.number().int().positive().default(1000),
+    /** Time for one attempt to get its answer's headers, and the longest a body may stall mid-way. */
     requestTimeoutMs: z.number().int().positive().default(30000),
     /** Sockets kept open to the endpoint (keep-alive), enough for the highest concurrency used. */
     maxSockets: z.number().int().positive().default(64),
