@@ -4,13 +4,18 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { RedisBackend } from '../../src/backends/redis/index.js';
-import { redisOptionsSchema } from '../../src/backends/redis/options.js';
+import { redisOptionsSchema, type RedisOptions } from '../../src/backends/redis/options.js';
 import { isStorageError, type StorageError } from '../../src/errors.js';
 import { runConformance } from '../conformance/suite.js';
 import { describeWithRedis, startRedis, type RedisTestServer } from '../support/redis.js';
 
+function poolFor(server: RedisTestServer, extra: Record<string, unknown> = {}): { backend: RedisBackend; options: RedisOptions } {
+  const options = redisOptionsSchema.parse(server.poolOptions(extra));
+  return { backend: new RedisBackend(options), options };
+}
+
 function backendFor(server: RedisTestServer, extra: Record<string, unknown> = {}): RedisBackend {
-  return new RedisBackend(redisOptionsSchema.parse(server.poolOptions(extra)));
+  return poolFor(server, extra).backend;
 }
 
 async function keysOf(iterable: AsyncIterable<{ key: string }>): Promise<string[]> {
@@ -81,9 +86,8 @@ describeWithRedis('redis backend', () => {
   });
 
   it('writes only Redis keys that start with its keyPrefix', async () => {
-    const backend = backendFor(server);
-    const prefix = redisOptionsSchema.parse(server.poolOptions()).keyPrefix;
-    const own = new RedisBackend(redisOptionsSchema.parse({ ...server.poolOptions(), keyPrefix: prefix }));
+    const { backend: own, options } = poolFor(server);
+    const prefix = options.keyPrefix;
     const before = Number(await server.command('DBSIZE'));
     await own.write('hls/p/segment_1.ts', Buffer.from('x'));
     await own.write('top.ts', Buffer.from('y'));
@@ -92,7 +96,6 @@ describeWithRedis('redis backend', () => {
     expect(mine.length).toBeGreaterThan(0);
     expect(after - before).toBe(mine.length);
     await own.close();
-    await backend.close();
   });
 
   it('never lists keys under the reserved prefix', async () => {
@@ -141,9 +144,8 @@ describeWithRedis('redis backend', () => {
   }, 120_000);
 
   it('leaves no ghost in the listing or the index once objects expire by TTL', async () => {
-    const backend = backendFor(server, { ttlSeconds: 1 });
-    const prefix = redisOptionsSchema.parse(server.poolOptions()).keyPrefix;
-    const own = new RedisBackend(redisOptionsSchema.parse({ ...server.poolOptions({ ttlSeconds: 1 }), keyPrefix: prefix }));
+    const { backend: own, options } = poolFor(server, { ttlSeconds: 1 });
+    const prefix = options.keyPrefix;
     const keys = ['ttl/s/segment_1.ts', 'ttl/s/segment_2.ts', 'ttl/s/deep/segment_3.ts'];
     for (const key of keys) await own.write(key, Buffer.from('soon gone'));
     const ttl = Number(await server.command('PTTL', `${prefix}o:ttl/s/segment_1.ts`));
@@ -156,13 +158,12 @@ describeWithRedis('redis backend', () => {
     // The listing trimmed the indexes and pruned the emptied folders up to the top.
     expect(await server.command('KEYS', `${prefix}*`)).toEqual([]);
     await own.close();
-    await backend.close();
   });
 
   it('a rewrite without TTL keeps the object and takes it out of the expiry index', async () => {
-    const prefix = redisOptionsSchema.parse(server.poolOptions()).keyPrefix;
-    const withTtl = new RedisBackend(redisOptionsSchema.parse({ ...server.poolOptions({ ttlSeconds: 1 }), keyPrefix: prefix }));
-    const without = new RedisBackend(redisOptionsSchema.parse({ ...server.poolOptions(), keyPrefix: prefix }));
+    const { backend: withTtl, options } = poolFor(server, { ttlSeconds: 1 });
+    const prefix = options.keyPrefix;
+    const without = new RedisBackend({ ...options, ttlSeconds: undefined });
     await withTtl.write('keep/a.ts', Buffer.from('1'));
     await without.write('keep/a.ts', Buffer.from('2'));
     expect(Number(await server.command('PTTL', `${prefix}o:keep/a.ts`))).toBe(-1);

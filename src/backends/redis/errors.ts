@@ -55,7 +55,7 @@ function codeOf(error: unknown): StorageErrorCode | undefined {
   return undefined;
 }
 
-export function redact(text: string, secrets: readonly string[]): string {
+function redact(text: string, secrets: readonly string[]): string {
   let out = text.replace(/(rediss?:\/\/)[^@/\s]*@/g, '$1***@');
   for (const secret of secrets) if (secret !== '') out = out.split(secret).join('***');
   return out;
