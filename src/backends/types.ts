@@ -9,7 +9,7 @@ export interface BackendCapabilities {
   readonly maxBatchDelete: number;
   /** Objects can expire by themselves (a TTL). */
   readonly ttl: boolean;
-  /** usage() can report used and total bytes without listing every object. */
+  /** usage() reports used bytes (and total where a limit is known); without it, usage() is all nulls. */
   readonly usage: boolean;
   /** stat() and list() report an md5 for (at least some) objects. */
   readonly md5: boolean;

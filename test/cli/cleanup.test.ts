@@ -1,0 +1,209 @@
+// cleanup: retention that never deletes what a player may still fetch, nor anything when unsure.
+
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { S3Backend } from '../../src/backends/s3/index.js';
+import { s3OptionsSchema } from '../../src/backends/s3/options.js';
+import { startS3Server, type S3TestServer } from '../support/s3rver.js';
+import { cli, workdir } from './run.js';
+
+const playlist = (ids: number[]): string =>
+  ['#EXTM3U', '#EXT-X-TARGETDURATION:2', `#EXT-X-MEDIA-SEQUENCE:${ids[0]}`, ...ids.flatMap((id) => ['#EXTINF:2.0,', `segment_${id}.ts`]), ''].join('\n');
+
+/** Writes segments straight into a local pool's folder. */
+async function seed(root: string, stream: string, ids: number[], playlistIds?: number[]): Promise<void> {
+  const dir = path.join(root, 'hls', stream);
+  await mkdir(dir, { recursive: true });
+  await Promise.all(ids.map((id) => writeFile(path.join(dir, `segment_${id}.ts`), `segment ${id}`)));
+  if (playlistIds !== undefined) await writeFile(path.join(dir, 'index.m3u8'), playlist(playlistIds));
+}
+
+async function ids(root: string, stream: string): Promise<number[]> {
+  const dir = path.join(root, 'hls', stream);
+  if (!existsSync(dir)) return [];
+  return (await readdir(dir))
+    .map((name) => /^segment_(\d+)\.ts$/.exec(name)?.[1])
+    .filter((id): id is string => id !== undefined)
+    .map(Number)
+    .sort((a, b) => a - b);
+}
+
+const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+async function twoPools(): Promise<{ cwd: string; a: string; b: string }> {
+  const cwd = await workdir({
+    pools: [
+      { name: 'a', priority: 1, backend: { type: 'local', root: './a' } },
+      { name: 'b', priority: 2, backend: { type: 'local', root: './b' } },
+    ],
+  });
+  return { cwd, a: path.join(cwd, 'a'), b: path.join(cwd, 'b') };
+}
+
+describe('cleanup on local pools', () => {
+  it('keeps the newest N, every playlist entry and as many before it, and deletes the rest from every pool', async () => {
+    const { cwd, a, b } = await twoPools();
+    await seed(a, 'cam1', range(0, 19), [15, 16, 17]);
+    await seed(b, 'cam1', range(0, 9));
+    const result = await cli(['cleanup', 'cam1', '--keep', '2', '--json'], { cwd });
+    expect(result.code).toBe(0);
+    expect(result.json()).toMatchObject({
+      dryRun: false,
+      streams: [{ stream: 'cam1', kept: [18, 19], protected: [12, 13, 14, 15, 16, 17], deleted: range(0, 11), failed: [], listingFailed: [] }],
+    });
+    expect(await ids(a, 'cam1')).toEqual(range(12, 19));
+    expect(await ids(b, 'cam1')).toEqual([]);
+    expect(existsSync(path.join(a, 'hls/cam1/index.m3u8'))).toBe(true);
+  });
+
+  it('protects a playlist found in any pool, not only the first', async () => {
+    const { cwd, a, b } = await twoPools();
+    await seed(a, 'cam1', range(0, 9));
+    await mkdir(path.join(b, 'hls/cam1'), { recursive: true });
+    await writeFile(path.join(b, 'hls/cam1/index.m3u8'), playlist([4, 5]));
+    expect((await cli(['cleanup', 'cam1', '--keep', '1'], { cwd })).code).toBe(0);
+    expect(await ids(a, 'cam1')).toEqual([2, 3, 4, 5, 9]);
+  });
+
+  it('deletes nothing for a stream when one pool cannot be listed, and exits 1 naming it', async () => {
+    const { cwd, a } = await twoPools();
+    await seed(a, 'cam1', range(0, 9));
+    await writeFile(path.join(cwd, 'b'), 'pool b root is a file: its listing fails');
+    for (const args of [['cleanup', 'cam1', '--keep', '1'], ['cleanup', '--all', '--keep', '1']]) {
+      const result = await cli(args, { cwd });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/pool "b" \(local\).*not a directory/);
+      expect(await ids(a, 'cam1')).toEqual(range(0, 9));
+    }
+  });
+
+  it('--max-delete refuses the whole run when the plan exceeds it', async () => {
+    const { cwd, a } = await twoPools();
+    await seed(a, 'cam1', range(0, 9));
+    await seed(a, 'cam2', range(0, 9));
+    const result = await cli(['cleanup', '--all', '--keep', '5', '--max-delete', '9'], { cwd });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/the plan deletes 10 segments, more than --max-delete 9: nothing was deleted/);
+    expect(await ids(a, 'cam1')).toEqual(range(0, 9));
+    expect(await ids(a, 'cam2')).toEqual(range(0, 9));
+    expect((await cli(['cleanup', '--all', '--keep', '5', '--max-delete', '10'], { cwd })).code).toBe(0);
+    expect(await ids(a, 'cam2')).toEqual(range(5, 9));
+  });
+
+  it('--dry-run prints the exact plan and deletes nothing', async () => {
+    const { cwd, a, b } = await twoPools();
+    await seed(a, 'cam1', range(0, 5));
+    await seed(b, 'cam1', [0, 1]);
+    const json = await cli(['cleanup', 'cam1', '--keep', '3', '--dry-run', '--json'], { cwd });
+    expect(json.json()).toMatchObject({
+      dryRun: true,
+      streams: [{ stream: 'cam1', kept: [3, 4, 5], planned: [{ id: 0, pools: ['a', 'b'] }, { id: 1, pools: ['a', 'b'] }, { id: 2, pools: ['a'] }] }],
+    });
+    const text = await cli(['cleanup', 'cam1', '--keep', '3', '--dry-run'], { cwd });
+    expect(text.stdout).toMatch(/would delete cam1 segments 0-1 from a, b/);
+    expect(text.stdout).toMatch(/would delete cam1 segments 2 from a/);
+    expect(await ids(a, 'cam1')).toEqual(range(0, 5));
+    expect(await ids(b, 'cam1')).toEqual([0, 1]);
+  });
+
+  it('--min-age keeps recently modified segments', async () => {
+    const { cwd, a } = await twoPools();
+    await seed(a, 'cam1', range(0, 5));
+    const old = new Date(Date.now() - 3600_000);
+    for (const id of [0, 1, 2]) await utimes(path.join(a, `hls/cam1/segment_${id}.ts`), old, old);
+    const result = await cli(['cleanup', 'cam1', '--keep', '0', '--min-age', '10m', '--json'], { cwd });
+    expect(result.json()).toMatchObject({ streams: [{ deleted: [0, 1, 2], protected: [3, 4, 5] }] });
+  });
+
+  it('--pool cleans that pool alone', async () => {
+    const { cwd, a, b } = await twoPools();
+    await seed(a, 'cam1', range(0, 5));
+    await seed(b, 'cam1', range(0, 5));
+    expect((await cli(['cleanup', 'cam1', '--keep', '1', '--pool', 'b'], { cwd })).code).toBe(0);
+    expect(await ids(a, 'cam1')).toEqual(range(0, 5));
+    expect(await ids(b, 'cam1')).toEqual([5]);
+  });
+
+  it('with --quiet, a successful run prints nothing at all', async () => {
+    const { cwd, a } = await twoPools();
+    await seed(a, 'cam1', range(0, 5));
+    const result = await cli(['cleanup', '--all', '--keep', '2', '--quiet'], { cwd });
+    expect(result).toMatchObject({ code: 0, stdout: '', stderr: '' });
+    expect(await ids(a, 'cam1')).toEqual([4, 5]);
+  });
+
+  it('two runs at once converge', async () => {
+    const { cwd, a, b } = await twoPools();
+    for (let s = 0; s < 4; s++) {
+      await seed(a, `cam${s}`, range(0, 199));
+      await seed(b, `cam${s}`, range(0, 99));
+    }
+    const [first, second] = await Promise.all([
+      cli(['cleanup', '--all', '--keep', '10', '--json'], { cwd }),
+      cli(['cleanup', '--all', '--keep', '10', '--json'], { cwd }),
+    ]);
+    expect([first.code, second.code]).toEqual([0, 0]);
+    for (let s = 0; s < 4; s++) {
+      expect(await ids(a, `cam${s}`)).toEqual(range(190, 199));
+      expect(await ids(b, `cam${s}`)).toEqual([]);
+    }
+  });
+
+  it.each([
+    [['cleanup', '--all', '--keep', '-1'], /--keep <n>.*'-1' is invalid/],
+    [['cleanup', '--all', '--keep', 'x'], /must be a whole number/],
+    [['cleanup', '--keep', '3'], /name the streams to clean, or give --all/],
+    [['cleanup', 'cam1', '--all', '--keep', '3'], /either stream names or --all/],
+    [['cleanup', '--all'], /required option '--keep <n>'/],
+    [['cleanup', '--all', '--keep', '3', '--min-age', '10'], /duration with a unit/],
+    [['cleanup', '../x', '--keep', '3'], /invalid stream name/],
+  ])('refuses %j with exit 2 and deletes nothing', async (args, message) => {
+    const { cwd, a } = await twoPools();
+    await seed(a, 'cam1', range(0, 5));
+    const result = await cli(args, { cwd });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(await ids(a, 'cam1')).toEqual(range(0, 5));
+  });
+});
+
+describe('cleanup on S3', () => {
+  let s3: S3TestServer;
+  beforeAll(async () => {
+    s3 = await startS3Server();
+  });
+  afterAll(async () => {
+    await s3?.close();
+  });
+
+  it('removes 10,000 segments with batch deletes: at most 10 delete requests plus the listing pages', async () => {
+    const backend = new S3Backend(s3OptionsSchema.parse(s3.poolOptions()), { poolName: 'seed', baseDir: process.cwd() });
+    const keys = range(0, 9999).map((i) => `hls/s${i % 10}/segment_${Math.floor(i / 10)}.ts`);
+    // s3rver answers 500 to a DeleteObjects that empties a folder (two deletes race to remove it) and
+    // the SDK's retry then doubles the count; a file cleanup never deletes keeps each folder.
+    keys.push(...range(0, 9).map((s) => `hls/s${s}/notes.txt`));
+    const body = Buffer.from('x');
+    for (let i = 0; i < keys.length; i += 200) await Promise.all(keys.slice(i, i + 200).map((key) => backend.write(key, body)));
+    await backend.close();
+    const cwd = await workdir({ pools: [{ name: 's3', backend: s3.poolOptions() }] });
+    await s3.resetRequests();
+    const result = await cli(['cleanup', '--all', '--keep', '0', '--json'], { cwd });
+    expect(result.code).toBe(0);
+    const requests = await s3.requests();
+    const deletes = requests.filter((r) => r.method === 'POST' && /(^|&)delete(=|&|$)/.test(r.query));
+    const singleDeletes = requests.filter((r) => r.method === 'DELETE');
+    const listings = requests.filter((r) => r.method === 'GET' && /list-type=2/.test(r.query));
+    expect(deletes.length).toBeLessThanOrEqual(10);
+    expect(deletes.length).toBeGreaterThanOrEqual(10); // 10,000 keys, 1,000 a request
+    expect(singleDeletes).toEqual([]);
+    expect(listings.length).toBeGreaterThanOrEqual(10);
+    const others = requests.length - deletes.length - listings.length;
+    expect(others).toBeLessThanOrEqual(10); // one playlist look-up (GET/HEAD) per stream
+    const left = await cli(['ls', '--json'], { cwd });
+    const streams = left.json<{ streams: { segments: number }[] }>().streams;
+    expect(streams).toHaveLength(10);
+    expect(streams.every((s) => s.segments === 0)).toBe(true);
+  }, 120_000);
+});
