@@ -63,6 +63,9 @@ function render(ctx: CommandContext, plan: RetentionPlan, result: RetentionResul
     keptIds: s.kept,
     protectedIds: s.protected,
   }));
+  for (const f of plan.failures) ctx.out.error(`listing failed, nothing deleted for the streams it holds: ${f.error.message}`);
+  for (const s of streams) for (const f of s.listingFailed) if (!plan.failures.includes(f)) ctx.out.error(`stream ${s.stream}: nothing deleted: ${f.error.message}`);
+  for (const s of streams) for (const f of s.failed) ctx.out.error(`stream ${s.stream}: segment ${f.id} not deleted from ${f.pool}: ${f.error.message}`);
   if (ctx.out.json) {
     return ctx.out.printJson({
       dryRun,
@@ -77,9 +80,6 @@ function render(ctx: CommandContext, plan: RetentionPlan, result: RetentionResul
       failures: plan.failures,
     });
   }
-  for (const f of plan.failures) ctx.out.error(`listing failed, nothing deleted for the streams it holds: ${f.error.message}`);
-  for (const s of streams) for (const f of s.listingFailed) if (!plan.failures.includes(f)) ctx.out.error(`stream ${s.stream}: nothing deleted: ${f.error.message}`);
-  for (const s of streams) for (const f of s.failed) ctx.out.error(`stream ${s.stream}: segment ${f.id} not deleted from ${f.pool}: ${f.error.message}`);
   const trouble = ctx.exitCode !== EXIT.ok;
   if (ctx.out.quiet && !trouble) return;
   if (dryRun) {

@@ -42,8 +42,8 @@ function render(ctx: CommandContext, summary: MigrateSummary, from: string, to: 
     bytesPerSecond: Math.round(summary.rate),
     failures: summary.failures.map((f) => ({ key: f.key, stage: f.stage, error: f.error })),
   };
-  if (ctx.out.json) return ctx.out.printJson(json);
   for (const f of summary.failures) ctx.out.error(`${f.stage} failed for ${f.key}: ${f.error.message}`);
+  if (ctx.out.json) return ctx.out.printJson(json);
   if (ctx.out.quiet && ctx.exitCode === EXIT.ok) return;
   const title = summary.dryRun ? 'would copy' : 'copied';
   ctx.out.table(
