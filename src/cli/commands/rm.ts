@@ -28,7 +28,7 @@ async function rm(ctx: CommandContext, stream: string, idTexts: string[], option
     }
   }
   if (ctx.out.json) return ctx.out.printJson({ stream, removed, notFound, failed });
-  for (const r of removed) ctx.out.print(`removed segment ${r.id} from ${r.deletedFrom.join(', ')}`);
+  if (!ctx.out.quiet) for (const r of removed) ctx.out.print(`removed segment ${r.id} from ${r.deletedFrom.join(', ')}`);
   for (const id of notFound) ctx.out.error(`segment ${id} of ${stream}: no pool holds it`);
 }
 
