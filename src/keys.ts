@@ -54,3 +54,15 @@ export function parentPrefix(key: string): string {
   const slash = key.lastIndexOf('/');
   return slash === -1 ? '' : key.slice(0, slash + 1);
 }
+
+/** For deleteMany: the safe keys, and an InvalidKey failure for each unsafe one (never sent). */
+export function partitionKeys(keys: readonly string[]): { valid: string[]; failed: { key: string; error: Error }[] } {
+  const valid: string[] = [];
+  const failed: { key: string; error: Error }[] = [];
+  for (const key of keys) {
+    const problem = keyProblem(key);
+    if (problem === undefined) valid.push(key);
+    else failed.push({ key, error: new StorageError('InvalidKey', `${problem}: ${JSON.stringify(key)}`) });
+  }
+  return { valid, failed };
+}

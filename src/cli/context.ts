@@ -2,8 +2,7 @@
 // the config (only the pools a command needs, so a local-only command never loads a cloud SDK).
 
 import type { Readable } from 'node:stream';
-import { loadConfig, type LoadedConfig } from '../config/load.js';
-import { openStorage } from '../config/open.js';
+import type { LoadedConfig } from '../config/load.js';
 import type { SegmentStorage } from '../segments/segment-storage.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 import type { Output, TerminalStream } from './output.js';
@@ -48,7 +47,10 @@ export class CommandContext {
   }
 
   config(): Promise<LoadedConfig> {
-    this.loaded ??= loadConfig({ file: this.globals.config, cwd: this.io.cwd, env: this.io.env }).then((loaded) => {
+    // Loaded on demand, so that --help and usage errors never pay for the config schema.
+    this.loaded ??= import('../config/load.js')
+      .then(({ loadConfig }) => loadConfig({ file: this.globals.config, cwd: this.io.cwd, env: this.io.env }))
+      .then((loaded) => {
       this.out.useRedactor(loaded.redactor);
       if (loaded.file === null) {
         const root = loaded.config.pools[0]?.backend.type === 'local' ? loaded.config.pools[0].backend.root : '';
@@ -63,6 +65,7 @@ export class CommandContext {
   async storage(options: { pool?: string | undefined; pools?: readonly string[] } = {}): Promise<SegmentStorage> {
     const { config, baseDir } = await this.config();
     const only = options.pools ?? (options.pool === undefined ? undefined : [options.pool]);
+    const { openStorage } = await import('../config/open.js');
     const storage = await openStorage(config, { baseDir, ...(only === undefined ? {} : { only }) });
     this.opened.push(storage);
     return storage;

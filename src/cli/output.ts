@@ -3,7 +3,6 @@
 
 import { styleText } from 'node:util';
 import type { Writable } from 'node:stream';
-import Table from 'cli-table3';
 import prettyBytes from 'pretty-bytes';
 import type { Redactor } from '../config/redact.js';
 import { isStorageError } from '../errors.js';
@@ -75,8 +74,10 @@ export class Output {
     if (!this.json) this.options.stdout.write(`${this.redact(text)}\n`);
   }
 
-  table(head: string[], rows: (string | number)[][], align: ('left' | 'right')[] = []): void {
+  /** A table on stdout (cli-table3 is loaded only when a table is printed). */
+  async table(head: string[], rows: (string | number)[][], align: ('left' | 'right')[] = []): Promise<void> {
     if (this.json) return;
+    const { default: Table } = await import('cli-table3');
     const table = new Table({
       head: head.map((h) => this.paint('bold', h)),
       style: { head: [], border: [], compact: true },

@@ -4,7 +4,7 @@
 // objects that expire by TTL drop out of them lazily.
 
 import { StorageError } from '../../errors.js';
-import { assertValidKey, assertValidPrefix, RESERVED_PREFIX } from '../../keys.js';
+import { assertValidKey, assertValidPrefix, partitionKeys, RESERVED_PREFIX } from '../../keys.js';
 import type { BackendCapabilities, BackendContext, BackendUsage, DeleteManyResult, ObjectInfo, StorageBackend } from '../types.js';
 import { RedisConnection } from './client.js';
 import { mapRedisError } from './errors.js';
@@ -55,15 +55,8 @@ export class RedisBackend implements StorageBackend {
   }
 
   async deleteMany(keys: readonly string[]): Promise<DeleteManyResult> {
-    const result: DeleteManyResult = { deleted: [], failed: [] };
-    const valid: string[] = [];
-    for (const key of keys) {
-      try {
-        valid.push(assertValidKey(key));
-      } catch (error) {
-        result.failed.push({ key, error: error as Error });
-      }
-    }
+    const { valid, failed } = partitionKeys(keys);
+    const result: DeleteManyResult = { deleted: [], failed };
     for (let i = 0; i < valid.length; i += MAX_BATCH_DELETE) {
       const batch = valid.slice(i, i + MAX_BATCH_DELETE);
       try {

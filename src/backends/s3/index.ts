@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-s3';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { StorageError } from '../../errors.js';
-import { assertValidKey, assertValidPrefix, RESERVED_PREFIX } from '../../keys.js';
+import { assertValidKey, assertValidPrefix, partitionKeys, RESERVED_PREFIX } from '../../keys.js';
 import type { BackendCapabilities, BackendContext, BackendUsage, DeleteManyResult, ObjectInfo, StorageBackend } from '../types.js';
 import { createS3Client } from './client.js';
 import { mapS3Error } from './errors.js';
@@ -91,15 +91,8 @@ export class S3Backend implements StorageBackend {
   }
 
   async deleteMany(keys: readonly string[]): Promise<DeleteManyResult> {
-    const result: DeleteManyResult = { deleted: [], failed: [] };
-    const valid: string[] = [];
-    for (const key of keys) {
-      try {
-        valid.push(assertValidKey(key));
-      } catch (error) {
-        result.failed.push({ key, error: error as Error });
-      }
-    }
+    const { valid, failed } = partitionKeys(keys);
+    const result: DeleteManyResult = { deleted: [], failed };
     const chunks: string[][] = [];
     for (let i = 0; i < valid.length; i += MAX_BATCH_DELETE) chunks.push(valid.slice(i, i + MAX_BATCH_DELETE));
     const limit = pLimit(DELETE_CONCURRENCY);

@@ -50,7 +50,7 @@ export function idRanges(ids: readonly number[]): string {
   return parts.join(', ');
 }
 
-function render(ctx: CommandContext, plan: RetentionPlan, result: RetentionResult | undefined, dryRun: boolean): void {
+async function render(ctx: CommandContext, plan: RetentionPlan, result: RetentionResult | undefined, dryRun: boolean): Promise<void> {
   const streams = (result?.streams ?? plan.streams.map((s) => ({ ...s, deleted: [], failed: [] }))).map((s) => ({
     stream: s.stream,
     kept: s.kept.length,
@@ -87,7 +87,7 @@ function render(ctx: CommandContext, plan: RetentionPlan, result: RetentionResul
       for (const [pools, ids] of groupByPools(s.planned)) ctx.out.print(`would delete ${s.stream} segments ${idRanges(ids)} from ${pools}`);
     }
   }
-  ctx.out.table(
+  await ctx.out.table(
     ['STREAM', 'KEPT', 'PROTECTED', dryRun ? 'WOULD DELETE' : 'DELETED', 'FAILED'],
     streams.map((s) => [s.stream, s.kept, s.protected, dryRun ? s.planned.length : s.deleted, s.failed.length + (s.listingFailed.length > 0 ? s.listingFailed.length : 0)]),
     ['left', 'right', 'right', 'right', 'right'],
@@ -112,10 +112,10 @@ async function cleanup(ctx: CommandContext, streams: string[], options: CleanupO
     ctx.fail(EXIT.failed);
     throw new StorageError('QuotaExceeded', `the plan deletes ${plan.deleteCount} segments, more than --max-delete ${options.maxDelete}: nothing was deleted (check with --dry-run)`);
   }
-  if (options.dryRun === true) return render(ctx, plan, undefined, true);
+  if (options.dryRun === true) return await render(ctx, plan, undefined, true);
   const result = await executeRetention(storage, plan);
   if (result.streams.some((s) => s.failed.length > 0)) ctx.fail(EXIT.failed);
-  render(ctx, plan, result, false);
+  await render(ctx, plan, result, false);
 }
 
 export function registerCleanup(program: Program): void {

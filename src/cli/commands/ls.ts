@@ -23,7 +23,7 @@ async function ls(ctx: CommandContext, stream: string | undefined, options: { po
       reportFailures(ctx, failures);
       if (ctx.out.json) return ctx.out.printJson({ streams: items, failures });
       if (items.length === 0) return ctx.out.notice('no streams');
-      ctx.out.table(
+      await ctx.out.table(
         ['STREAM', 'SEGMENTS', 'SIZE', 'FIRST', 'LAST', 'POOLS'],
         items.map((s) => [s.stream, s.segments, formatBytes(s.bytes), s.firstId ?? '-', s.lastId ?? '-', s.pools.join(',')]),
         ['left', 'right', 'right', 'right', 'right'],
@@ -35,7 +35,7 @@ async function ls(ctx: CommandContext, stream: string | undefined, options: { po
     reportFailures(ctx, failures);
     if (ctx.out.json) return ctx.out.printJson({ stream, segments: items, failures });
     if (items.length === 0) return ctx.out.notice(`no segments in stream ${stream}`);
-    ctx.out.table(
+    await ctx.out.table(
       ['ID', 'SIZE', 'MODIFIED', 'POOLS'],
       items.map((s) => [s.id, formatBytes(s.size), formatDate(s.modified), s.pools.join(',')]),
       ['right', 'right'],

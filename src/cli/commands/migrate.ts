@@ -26,7 +26,7 @@ function describeProgress(p: MigrateProgress): string {
   return `${p.copied + p.skipped}/${total} done (${p.copied} copied, ${p.skipped} skipped, ${p.deleted} deleted, ${p.failed} failed) · ${formatBytes(p.bytes)} · ${formatBytes(rate)}/s`;
 }
 
-function render(ctx: CommandContext, summary: MigrateSummary, from: string, to: string): void {
+async function render(ctx: CommandContext, summary: MigrateSummary, from: string, to: string): Promise<void> {
   const json = {
     from,
     to,
@@ -46,7 +46,7 @@ function render(ctx: CommandContext, summary: MigrateSummary, from: string, to: 
   if (ctx.out.json) return ctx.out.printJson(json);
   if (ctx.out.quiet && ctx.exitCode === EXIT.ok) return;
   const title = summary.dryRun ? 'would copy' : 'copied';
-  ctx.out.table(
+  await ctx.out.table(
     ['FROM', 'TO', 'PLANNED', title.toUpperCase(), 'SKIPPED', 'DELETED', 'FAILED', 'BYTES', 'DURATION', 'RATE'],
     [[from, to, summary.planned, summary.copied, summary.skipped, summary.deleted, summary.failed, formatBytes(summary.bytes), `${(summary.elapsedMs / 1000).toFixed(1)} s`, `${formatBytes(summary.rate)}/s`]],
     ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
@@ -81,7 +81,7 @@ async function migrateCommand(ctx: CommandContext, options: MigrateCliOptions): 
   }
   if (summary.failed > 0) ctx.fail(EXIT.failed);
   if (summary.interrupted) ctx.fail(EXIT.interrupted);
-  render(ctx, summary, options.from, options.to);
+  await render(ctx, summary, options.from, options.to);
 }
 
 export function registerMigrate(program: Program): void {

@@ -31,7 +31,7 @@ async function status(ctx: CommandContext, options: { pool?: string }): Promise<
   if (pools.some((p) => p.health === 'unhealthy')) ctx.fail(EXIT.failed);
   if (ctx.out.json) return ctx.out.printJson({ pools });
   const health = (h: string): string => ctx.out.paint(h === 'healthy' ? 'green' : h === 'degraded' ? 'yellow' : 'red', h);
-  ctx.out.table(
+  await ctx.out.table(
     ['POOL', 'TYPE', 'PRIO', 'HEALTH', 'LATENCY', 'USED', 'TOTAL', 'USE%', 'MAX%', 'WRITES'],
     pools.map((p) => [
       p.name,

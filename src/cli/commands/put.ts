@@ -75,7 +75,7 @@ async function put(ctx: CommandContext, stream: string, files: string[], options
   }
   if (ctx.out.json) return ctx.out.printJson({ segments: results });
   if (ctx.out.quiet) return;
-  ctx.out.table(
+  await ctx.out.table(
     ['ID', 'POOL', 'SIZE', 'FILE'],
     results.filter((r) => r.error === null).map((r) => [r.id ?? 'playlist', r.pool ?? '-', formatBytes(r.size), r.file]),
     ['right', 'left', 'right'],
