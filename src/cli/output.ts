@@ -27,6 +27,26 @@ export interface Progress {
 
 type Color = 'green' | 'yellow' | 'red' | 'dim' | 'bold';
 
+/** Tables longer than this are drawn by drawTable: cli-table3 needs about 0.3 ms a row. */
+export const FAST_TABLE_ROWS = 500;
+
+/**
+ * The compact box layout of Output.table, drawn in one pass. Cells are plain text (stream and pool
+ * names are ASCII by validation); only the header may carry colour codes, so widths use `head`.
+ */
+export function drawTable(head: string[], rows: string[][], align: ('left' | 'right')[], style: (h: string) => string = (h) => h): string {
+  const widths = head.map((h, i) => rows.reduce((w, row) => Math.max(w, (row[i] ?? '').length), h.length));
+  const line = (l: string, m: string, r: string): string => l + widths.map((w) => '─'.repeat(w + 2)).join(m) + r;
+  const pad = (text: string, i: number, shown = text): string => {
+    const fill = ' '.repeat(Math.max(0, widths[i]! - text.length));
+    return align[i] === 'right' ? fill + shown : shown + fill;
+  };
+  const out = [line('┌', '┬', '┐'), `│ ${head.map((h, i) => pad(h, i, style(h))).join(' │ ')} │`];
+  for (const row of rows) out.push(`│ ${widths.map((_, i) => pad(row[i] ?? '', i)).join(' │ ')} │`);
+  out.push(line('└', '┴', '┘'));
+  return out.join('\n');
+}
+
 export class Output {
   readonly json: boolean;
   readonly quiet: boolean;
@@ -74,9 +94,14 @@ export class Output {
     if (!this.json) this.options.stdout.write(`${this.redact(text)}\n`);
   }
 
-  /** A table on stdout (cli-table3 is loaded only when a table is printed). */
+  /**
+   * A table on stdout. cli-table3 draws it (loaded only when a table is printed); past
+   * FAST_TABLE_ROWS rows, where cli-table3 takes seconds, the same layout is drawn directly.
+   */
   async table(head: string[], rows: (string | number)[][], align: ('left' | 'right')[] = []): Promise<void> {
     if (this.json) return;
+    const cells = rows.map((row) => row.map(String));
+    if (cells.length > FAST_TABLE_ROWS) return this.print(drawTable(head, cells, align, (h) => this.paint('bold', h)));
     const { default: Table } = await import('cli-table3');
     const table = new Table({
       head: head.map((h) => this.paint('bold', h)),
@@ -84,7 +109,7 @@ export class Output {
       colAligns: head.map((_, i) => align[i] ?? 'left'),
       chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
     });
-    for (const row of rows) table.push(row.map(String));
+    for (const row of cells) table.push(row);
     this.print(table.toString());
   }
 

@@ -231,3 +231,32 @@ describe('global options', () => {
     expect(result.json()).toMatchObject({ error: { code: 'InvalidArgument' } });
   });
 });
+
+describe('large tables', () => {
+  it('draws past FAST_TABLE_ROWS rows exactly as cli-table3 would', async () => {
+    const { drawTable } = await import('../../src/cli/output.js');
+    const { default: Table } = await import('cli-table3');
+    const head = ['ID', 'SIZE', 'MODIFIED', 'POOLS'];
+    const rows = [
+      ['1', '1000 B', '2026-11-25 18:00:00Z', 'ssd'],
+      ['10', '97.7 KiB', '2026-11-25 18:00:02Z', 'ssd,s3'],
+      ['100', '1 MiB', '2026-11-25 18:00:04Z', 's3'],
+    ];
+    const align: ('left' | 'right')[] = ['right', 'right'];
+    const table = new Table({ head, style: { head: [], border: [], compact: true }, colAligns: ['right', 'right', 'left', 'left'], chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' } });
+    for (const row of rows) table.push(row);
+    expect(drawTable(head, rows, align)).toBe(table.toString());
+  });
+
+  it('lists a 2,000-segment stream as a table', async () => {
+    const cwd = await workdir();
+    const dir = path.join(cwd, 'flux-data/hls/big');
+    await import('node:fs/promises').then((fs) => fs.mkdir(dir, { recursive: true }));
+    await Promise.all(Array.from({ length: 2000 }, (_, i) => writeFile(path.join(dir, `segment_${i}.ts`), 'x')));
+    const result = await cli(['ls', 'big'], { cwd });
+    const lines = result.stdout.trim().split('\n');
+    expect(lines).toHaveLength(2003);
+    expect(lines[2]).toMatch(/^│ +0 │ +1 B │ .* │ local │$/);
+    expect(lines[2001]).toMatch(/^│ 1999 │/);
+  });
+});
