@@ -2,7 +2,7 @@
 
 export { StorageError, isStorageError, ERROR_CODES, type StorageErrorCode } from './errors.js';
 export { assertValidKey, assertValidPrefix, keyProblem, RESERVED_PREFIX } from './keys.js';
-export type { StorageBackend, BackendCapabilities, ObjectInfo, BackendUsage, DeleteManyResult, BackendContext } from './backends/types.js';
+export type { StorageBackend, BackendCapabilities, ObjectInfo, BackendUsage, DeleteManyResult, BackendContext, WriteReceipt } from './backends/types.js';
 export { createBackend, backendOptionsSchema, BACKEND_TYPES, type BackendOptions, type BackendType } from './backends/registry.js';
 export { LocalBackend } from './backends/local/index.js';
 export { StoragePool, POOL_DEFAULTS, type PoolConfig, type PoolUsage } from './pool/pool.js';

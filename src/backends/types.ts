@@ -29,6 +29,16 @@ export interface ObjectInfo {
   readonly md5?: string | undefined;
 }
 
+/** What a write reports of the stored object. */
+export interface WriteReceipt {
+  /**
+   * Lowercase hex md5 of the object as the store reports holding it after the write (the ETag of
+   * an S3 or OSS single-part upload), where it reports one. Comparing it with the md5 of the data
+   * verifies the copy without another request.
+   */
+  readonly md5?: string | undefined;
+}
+
 /** Used and total bytes; null where the backend cannot tell. */
 export interface BackendUsage {
   readonly usedBytes: number | null;
@@ -51,7 +61,7 @@ export interface StorageBackend {
    * object, or the whole new one, never part of it; a failed or interrupted write leaves no partial
    * object under `key`. Missing parent folders are created. Throws InvalidKey for an unsafe key.
    */
-  write(key: string, data: Uint8Array): Promise<void>;
+  write(key: string, data: Uint8Array): Promise<WriteReceipt>;
 
   /** The whole object. Throws a NotFound StorageError when there is no object under `key`. */
   read(key: string): Promise<Buffer>;

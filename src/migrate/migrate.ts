@@ -3,10 +3,11 @@
 // Resumable by re-running: objects already at the destination, verified, are skipped.
 
 import { createHash } from 'node:crypto';
-import { isStorageError, StorageError, toStorageError } from '../errors.js';
+import { StorageError, toStorageError } from '../errors.js';
 import type { ObjectInfo } from '../backends/types.js';
 import type { StoragePool } from '../pool/pool.js';
 import type { SegmentLayout } from '../segments/layout.js';
+import { DestinationIndex } from './destination-index.js';
 
 export interface MigrateOptions {
   from: StoragePool;
@@ -88,12 +89,14 @@ export async function migrate(options: MigrateOptions): Promise<MigrateSummary> 
     }
   };
 
+  const destination = new DestinationIndex(to, options.layout);
+
   /** Copies one object (or skips it when the destination already has it), then queues its source delete. */
   const transfer = async (source: ObjectInfo): Promise<void> => {
     const key = source.key;
     let stage: MigrateFailure['stage'] = 'verify';
     try {
-      const existing = await statOrNull(to, key);
+      const existing = await destination.lookup(key);
       let data: Buffer | undefined;
       if (existing !== null && existing.size === source.size) {
         if (options.checksum) {
@@ -116,9 +119,9 @@ export async function migrate(options: MigrateOptions): Promise<MigrateSummary> 
       stage = 'read';
       data ??= await from.read(key);
       stage = 'write';
-      await to.write(key, data);
+      const receipt = await to.write(key, data);
       stage = 'verify';
-      await verifyCopy(to, key, data, options.checksum);
+      await verifyCopy(to, key, data, receipt.md5, options.checksum);
       state.copied++;
       state.bytes += data.length;
       if (options.deleteSource) pendingDeletes.push(key);
@@ -186,21 +189,20 @@ export async function migrate(options: MigrateOptions): Promise<MigrateSummary> 
   };
 }
 
-async function statOrNull(pool: StoragePool, key: string): Promise<ObjectInfo | null> {
-  try {
-    return await pool.stat(key);
-  } catch (error) {
-    if (isStorageError(error, 'NotFound')) return null;
-    throw error;
-  }
-}
-
-/** The copy has the right size, the right md5 where the destination knows it, and with --checksum the right bytes. */
-async function verifyCopy(to: StoragePool, key: string, data: Buffer, readBack: boolean): Promise<void> {
-  const copy = await to.stat(key);
-  if (copy.size !== data.length) throw new StorageError('Corrupt', `the copy has ${copy.size} bytes, the source ${data.length}`, { key });
+/**
+ * The copy holds the source's bytes: its md5 as the store reported it on write (S3/OSS ETag) equals
+ * the data's, or else a stat shows the right size (and md5 where the destination knows it); with
+ * --checksum the copy is also read back and compared.
+ */
+async function verifyCopy(to: StoragePool, key: string, data: Buffer, writtenMd5: string | undefined, readBack: boolean): Promise<void> {
   const expected = md5(data);
-  if (copy.md5 !== undefined && copy.md5 !== expected) throw new StorageError('Corrupt', `the copy's md5 ${copy.md5} differs from the source's ${expected}`, { key });
+  if (writtenMd5 !== undefined) {
+    if (writtenMd5 !== expected) throw new StorageError('Corrupt', `the store reports md5 ${writtenMd5} for the copy, the source's is ${expected}`, { key });
+  } else {
+    const copy = await to.stat(key);
+    if (copy.size !== data.length) throw new StorageError('Corrupt', `the copy has ${copy.size} bytes, the source ${data.length}`, { key });
+    if (copy.md5 !== undefined && copy.md5 !== expected) throw new StorageError('Corrupt', `the copy's md5 ${copy.md5} differs from the source's ${expected}`, { key });
+  }
   if (readBack && md5(await to.read(key)) !== expected) throw new StorageError('Corrupt', 'the copy read back differs from the source', { key });
 }
 

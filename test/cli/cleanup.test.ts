@@ -179,7 +179,7 @@ describe('cleanup on S3', () => {
   });
 
   it('removes 10,000 segments with batch deletes: at most 10 delete requests plus the listing pages', async () => {
-    const backend = new S3Backend(s3OptionsSchema.parse(s3.poolOptions()), { poolName: 'seed', baseDir: process.cwd() });
+    const backend = new S3Backend(s3OptionsSchema.parse(s3.poolOptions()));
     const keys = range(0, 9999).map((i) => `hls/s${i % 10}/segment_${Math.floor(i / 10)}.ts`);
     // s3rver answers 500 to a DeleteObjects that empties a folder (two deletes race to remove it) and
     // the SDK's retry then doubles the count; a file cleanup never deletes keeps each folder.

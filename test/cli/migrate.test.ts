@@ -46,7 +46,7 @@ describe('migrate local → S3', () => {
   let backend: S3Backend;
   beforeAll(async () => {
     s3 = await startS3Server();
-    backend = new S3Backend(s3OptionsSchema.parse(s3.poolOptions()), { poolName: 'check', baseDir: process.cwd() });
+    backend = new S3Backend(s3OptionsSchema.parse(s3.poolOptions()));
   });
   afterAll(async () => {
     await backend?.close();
@@ -206,11 +206,13 @@ describe('migrate between local pools', () => {
     // What a writer killed mid-write leaves behind: a temporary file of a process that is gone.
     await mkdir(path.join(b, '.flux-storage/tmp'), { recursive: true });
     await writeFile(path.join(b, '.flux-storage/tmp/99999999.abcdef'), 'half a segment');
+    // The stream went on while the migration was down: the re-run has at least one object to write.
+    await writeFile(path.join(sourceDir, 'segment_300.ts'), randomBytes(1024));
     const rerun = await cli(['migrate', '--from', 'a', '--to', 'b', '--json'], { cwd });
     expect(rerun.json()).toMatchObject({ failed: 0 });
     expect(await readdir(path.join(b, '.flux-storage/tmp'))).toEqual([]);
     const listed = await cli(['ls', 'cam1', '--pool', 'b', '--json'], { cwd });
-    expect(listed.json<{ segments: unknown[] }>().segments).toHaveLength(300);
+    expect(listed.json<{ segments: unknown[] }>().segments).toHaveLength(301);
   }, 60_000);
 
   it.each([

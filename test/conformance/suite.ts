@@ -52,6 +52,13 @@ export function runConformance(name: string, makeFixture: () => Promise<Conforma
       expect(back.equals(data)).toBe(true);
     });
 
+    it('a write receipt that reports an md5 reports the md5 of the data', async () => {
+      const data = randomBytes(4321);
+      const receipt = await backend.write(key('rw/receipt.ts'), data);
+      if (receipt.md5 !== undefined) expect(receipt.md5).toBe(createHash('md5').update(data).digest('hex'));
+      if (backend.capabilities.md5) expect(receipt.md5).toBeDefined();
+    });
+
     it('writes an empty object and reads it back empty', async () => {
       await backend.write(key('rw/empty.ts'), new Uint8Array(0));
       expect((await backend.read(key('rw/empty.ts'))).length).toBe(0);

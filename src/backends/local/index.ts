@@ -8,7 +8,7 @@ import path from 'node:path';
 import pLimit from 'p-limit';
 import { StorageError } from '../../errors.js';
 import { assertValidKey, assertValidPrefix, RESERVED_PREFIX } from '../../keys.js';
-import type { BackendCapabilities, BackendContext, BackendUsage, DeleteManyResult, ObjectInfo, StorageBackend } from '../types.js';
+import type { BackendCapabilities, BackendContext, BackendUsage, DeleteManyResult, ObjectInfo, StorageBackend, WriteReceipt } from '../types.js';
 import { errnoCode, mapLocalError } from './errors.js';
 import type { LocalOptions } from './options.js';
 
@@ -47,7 +47,7 @@ export class LocalBackend implements StorageBackend {
     return full;
   }
 
-  async write(key: string, data: Uint8Array): Promise<void> {
+  async write(key: string, data: Uint8Array): Promise<WriteReceipt> {
     const target = this.resolve(key);
     try {
       await this.ensureTmpDir();
@@ -63,6 +63,7 @@ export class LocalBackend implements StorageBackend {
       }
       await handle.close();
       await this.renameIntoPlace(tmp, target);
+      return {};
     } catch (error) {
       throw await this.mapError(error, key);
     }

@@ -78,8 +78,10 @@ export class OssClient {
     this.oss = new OSS(runtimeOptions);
   }
 
-  async put(key: string, data: Buffer): Promise<void> {
-    await this.oss.put(key, data);
+  /** Stores the object; returns the ETag the server answered with. */
+  async put(key: string, data: Buffer): Promise<string | undefined> {
+    const result = await this.oss.put(key, data);
+    return (result.res.headers as Record<string, string | undefined>).etag;
   }
 
   async get(key: string): Promise<Buffer> {

@@ -4,7 +4,7 @@
 import pLimit from 'p-limit';
 import { StorageError } from '../../errors.js';
 import { assertValidKey, assertValidPrefix, RESERVED_PREFIX } from '../../keys.js';
-import type { BackendCapabilities, BackendContext, BackendUsage, DeleteManyResult, ObjectInfo, StorageBackend } from '../types.js';
+import type { BackendCapabilities, BackendContext, BackendUsage, DeleteManyResult, ObjectInfo, StorageBackend, WriteReceipt } from '../types.js';
 import { OSS_PAGE_SIZE, OssClient, type OssListedObject, type OssListPage } from './client.js';
 import { mapOssError, scrubMessage } from './errors.js';
 import type { OssOptions } from './options.js';
@@ -47,10 +47,11 @@ export class OssBackend implements StorageBackend {
     };
   }
 
-  async write(key: string, data: Uint8Array): Promise<void> {
+  async write(key: string, data: Uint8Array): Promise<WriteReceipt> {
     assertValidKey(key);
     const body = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    await this.call('put', key, (client) => client.put(key, body));
+    const etag = await this.call('put', key, (client) => client.put(key, body));
+    return { md5: md5FromEtag(etag, 'Normal') };
   }
 
   async read(key: string): Promise<Buffer> {

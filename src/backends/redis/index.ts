@@ -5,7 +5,7 @@
 
 import { StorageError } from '../../errors.js';
 import { assertValidKey, assertValidPrefix, partitionKeys, RESERVED_PREFIX } from '../../keys.js';
-import type { BackendCapabilities, BackendContext, BackendUsage, DeleteManyResult, ObjectInfo, StorageBackend } from '../types.js';
+import type { BackendCapabilities, BackendContext, BackendUsage, DeleteManyResult, ObjectInfo, StorageBackend, WriteReceipt } from '../types.js';
 import { RedisConnection } from './client.js';
 import { mapRedisError } from './errors.js';
 import type { RedisOptions } from './options.js';
@@ -36,10 +36,11 @@ export class RedisBackend implements StorageBackend {
     this.ttlMs = (options.ttlSeconds ?? 0) * 1000;
   }
 
-  async write(key: string, data: Uint8Array): Promise<void> {
+  async write(key: string, data: Uint8Array): Promise<WriteReceipt> {
     assertValidKey(key);
     const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     await this.run(key, () => this.connection.runScript(WRITE_SCRIPT, [this.options.keyPrefix, key, this.ttlMs, bytes]));
+    return {};
   }
 
   async read(key: string): Promise<Buffer> {

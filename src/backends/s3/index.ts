@@ -14,7 +14,7 @@ import {
 import pLimit, { type LimitFunction } from 'p-limit';
 import { StorageError } from '../../errors.js';
 import { assertValidKey, assertValidPrefix, partitionKeys, RESERVED_PREFIX } from '../../keys.js';
-import type { BackendCapabilities, BackendContext, BackendUsage, DeleteManyResult, ObjectInfo, StorageBackend } from '../types.js';
+import type { BackendCapabilities, BackendContext, BackendUsage, DeleteManyResult, ObjectInfo, StorageBackend, WriteReceipt } from '../types.js';
 import { createS3Client } from './client.js';
 import { mapS3Error } from './errors.js';
 import type { S3Options } from './options.js';
@@ -59,10 +59,10 @@ export class S3Backend implements StorageBackend {
     };
   }
 
-  async write(key: string, data: Uint8Array): Promise<void> {
+  async write(key: string, data: Uint8Array): Promise<WriteReceipt> {
     assertValidKey(key);
     const body = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    await this.call(key, (client) =>
+    const answer = await this.call(key, (client) =>
       client.send(
         new PutObjectCommand({
           Bucket: this.options.bucket,
@@ -73,6 +73,7 @@ export class S3Backend implements StorageBackend {
         }),
       ),
     );
+    return { md5: answer.SSEKMSKeyId === undefined && answer.SSECustomerAlgorithm === undefined ? md5FromEtag(answer.ETag) : undefined };
   }
 
   async read(key: string): Promise<Buffer> {
