@@ -2,6 +2,7 @@
 // the working directory; with none, the embedded default (one local pool under ./flux-data).
 
 import { existsSync } from 'node:fs';
+import * as v from 'valibot';
 import path from 'node:path';
 import { StorageError } from '../errors.js';
 import { interpolate } from './interpolate.js';
@@ -44,15 +45,17 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): unknown {
 
 /** Validates a config object (already read from a file or built in code). */
 export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env, source = 'config'): FluxConfig {
-  const result = configSchema.safeParse(interpolateOrThrow(raw, env, source));
-  if (!result.success) throw new StorageError('ConfigInvalid', `${source}: ${describeIssue(result.error)}`);
-  return result.data;
+  const result = v.safeParse(configSchema, interpolateOrThrow(raw, env, source));
+  if (!result.success) throw new StorageError('ConfigInvalid', `${source}: ${describeIssue(result.issues)}`);
+  return result.output;
 }
 
 export async function loadConfig(options: LoadOptions = {}): Promise<LoadedConfig> {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
   const explicit = options.file ?? (env.FLUX_STORAGE_CONFIG || undefined);
+  // With no candidate file at all, the embedded default needs no search (nor cosmiconfig's import).
+  if (explicit === undefined && !CONFIG_SEARCH_PLACES.some((name) => existsSync(path.join(cwd, name)))) return embeddedDefault(env, cwd);
   const { cosmiconfig } = await import('cosmiconfig');
   const explorer = cosmiconfig('flux-storage', { searchPlaces: CONFIG_SEARCH_PLACES, searchStrategy: 'none', cache: false });
   let found: { config: unknown; filepath: string; isEmpty?: boolean } | null;
@@ -72,16 +75,18 @@ export async function loadConfig(options: LoadOptions = {}): Promise<LoadedConfi
     const message = (error instanceof Error ? error.message : String(error)).split('\n')[0];
     throw new StorageError('ConfigInvalid', `cannot read the config: ${message}`, { cause: error });
   }
-  if (found === null) {
-    const raw = defaultConfig(env);
-    return { config: parseConfig(raw, env, 'default config'), file: null, baseDir: cwd, redactor: Redactor.fromConfig(raw) };
-  }
+  if (found === null) return embeddedDefault(env, cwd);
   const source = path.relative(cwd, found.filepath) || found.filepath;
   if (found.isEmpty === true || found.config === undefined || found.config === null) {
     throw new StorageError('ConfigInvalid', `${source}: the file is empty: see storage.config.example.json`);
   }
   const config = parseConfig(found.config, env, source);
   return { config, file: found.filepath, baseDir: path.dirname(found.filepath), redactor: Redactor.fromConfig(config) };
+}
+
+function embeddedDefault(env: NodeJS.ProcessEnv, cwd: string): LoadedConfig {
+  const raw = defaultConfig(env);
+  return { config: parseConfig(raw, env, 'default config'), file: null, baseDir: cwd, redactor: Redactor.fromConfig(raw) };
 }
 
 function interpolateOrThrow(raw: unknown, env: NodeJS.ProcessEnv, source: string): unknown {

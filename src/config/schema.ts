@@ -1,78 +1,83 @@
 // The config file's schema: pools (each with its backend's options) and the segment layout.
 // Errors name the pool and field, as `pools[1].backend.root: required`.
 
-import { z } from 'zod';
-import { BACKEND_TYPES, backendOptionsSchema } from '../backends/registry.js';
+import * as v from 'valibot';
+import { backendOptionsSchema } from '../backends/registry.js';
 import { DEFAULT_LAYOUT } from '../segments/layout.js';
 import { POOL_DEFAULTS } from '../pool/pool.js';
+import { positiveInteger, requiredString, wholeNumber } from './fields.js';
 
-export const poolSchema = z
-  .object({
-    name: z
-      .string({ error: 'required' })
-      .regex(/^[A-Za-z0-9._-]{1,64}$/, 'use letters, digits, ".", "_" and "-" (at most 64)'),
-    priority: z
-      .number({ error: 'must be a whole number, 1 for the preferred pool' })
-      .int('must be a whole number, 1 for the preferred pool')
-      .min(0, 'must be 0 or more (lower numbers are preferred)')
-      .default(POOL_DEFAULTS.priority),
-    maxUsagePercent: z
-      .number({ error: 'must be a number from 0 to 100' })
-      .min(0, 'must be from 0 to 100')
-      .max(100, 'must be from 0 to 100')
-      .default(POOL_DEFAULTS.maxUsagePercent),
-    readOnly: z.boolean().default(POOL_DEFAULTS.readOnly),
-    timeoutMs: z.number().int().positive().default(POOL_DEFAULTS.timeoutMs),
-    retries: z.number().int().min(0).max(10).default(POOL_DEFAULTS.retries),
-    backend: z.custom<unknown>((value) => typeof value === 'object' && value !== null, 'required').pipe(
-      backendOptionsSchema,
+export const poolSchema = v.strictObject({
+  name: v.pipe(v.string('required'), v.regex(/^[A-Za-z0-9._-]{1,64}$/, 'use letters, digits, ".", "_" and "-" (at most 64)')),
+  priority: v.optional(
+    v.pipe(
+      v.number('must be a whole number, 1 for the preferred pool'),
+      v.integer('must be a whole number, 1 for the preferred pool'),
+      v.minValue(0, 'must be 0 or more (lower numbers are preferred)'),
     ),
-  })
-  .strict();
+    POOL_DEFAULTS.priority,
+  ),
+  maxUsagePercent: v.optional(
+    v.pipe(v.number('must be a number from 0 to 100'), v.minValue(0, 'must be from 0 to 100'), v.maxValue(100, 'must be from 0 to 100')),
+    POOL_DEFAULTS.maxUsagePercent,
+  ),
+  readOnly: v.optional(v.boolean('must be true or false'), POOL_DEFAULTS.readOnly),
+  timeoutMs: v.optional(positiveInteger(), POOL_DEFAULTS.timeoutMs),
+  retries: wholeNumber(0, 10, POOL_DEFAULTS.retries),
+  backend: backendOptionsSchema,
+});
 
-export const configSchema = z
-  .object({
-    $schema: z.string().optional(),
-    layout: z
-      .object({
-        prefix: z.string().min(1).default(DEFAULT_LAYOUT.prefix),
-        playlist: z.string().min(1).default(DEFAULT_LAYOUT.playlist),
-      })
-      .strict()
-      .default(DEFAULT_LAYOUT),
-    pools: z.array(poolSchema, { error: 'required: a list of pools' }).min(1, 'at least one pool is needed'),
-  })
-  .strict()
-  .superRefine((config, ctx) => {
+export const configSchema = v.pipe(
+  v.strictObject({
+    $schema: v.optional(v.string()),
+    layout: v.optional(
+      v.strictObject({
+        prefix: v.optional(requiredString(), DEFAULT_LAYOUT.prefix),
+        playlist: v.optional(requiredString(), DEFAULT_LAYOUT.playlist),
+      }),
+      DEFAULT_LAYOUT,
+    ),
+    pools: v.pipe(v.array(poolSchema, 'required: a list of pools'), v.minLength(1, 'at least one pool is needed')),
+  }),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
     const seen = new Map<string, number>();
-    config.pools.forEach((pool, index) => {
+    dataset.value.pools.forEach((pool, index) => {
       const first = seen.get(pool.name);
-      if (first !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['pools', index, 'name'], message: `duplicate pool name "${pool.name}" (also pools[${first}])` });
-      } else seen.set(pool.name, index);
+      if (first === undefined) return void seen.set(pool.name, index);
+      addIssue({
+        message: `duplicate pool name "${pool.name}" (also pools[${first}])`,
+        path: [
+          { type: 'object', origin: 'value', input: dataset.value, key: 'pools', value: dataset.value.pools },
+          { type: 'array', origin: 'value', input: dataset.value.pools, key: index, value: pool },
+          { type: 'object', origin: 'value', input: pool, key: 'name', value: pool.name },
+        ],
+      });
     });
-  });
+  }),
+);
 
-export type FluxConfig = z.output<typeof configSchema>;
+export type FluxConfig = v.InferOutput<typeof configSchema>;
 export type PoolEntry = FluxConfig['pools'][number];
 
-/** `pools[1].backend.root` from a zod path. */
+/** `pools[1].backend.root` from a path of keys. */
 export function formatPath(path: readonly PropertyKey[]): string {
   return path.reduce<string>((out, part) => (typeof part === 'number' ? `${out}[${part}]` : out === '' ? String(part) : `${out}.${String(part)}`), '');
 }
 
 /** The first problem of a failed parse, as one line naming the field. */
-export function describeIssue(error: z.ZodError): string {
-  const issue = error.issues[0];
+export function describeIssue(issues: readonly v.BaseIssue<unknown>[]): string {
+  const issue = issues[0];
   if (issue === undefined) return 'invalid';
-  const where = formatPath(issue.path);
+  const path = (issue.path ?? []).map((item) => item.key as PropertyKey);
   let message = issue.message;
-  if (issue.code === 'invalid_union' && where.endsWith('backend') || (where.endsWith('backend.type'))) {
-    message = `unknown backend type: use one of ${BACKEND_TYPES.join(', ')}`;
-  } else if (issue.code === 'unrecognized_keys') {
-    message = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-  } else if (/received undefined/.test(message)) {
+  if (issue.expected === 'never') {
+    message = `unknown field ${JSON.stringify(path.pop())}`;
+  } else if (issue.received === 'undefined' && issue.type !== 'variant') {
+    message = 'required';
+  } else if (issue.type === 'variant' && issue.received === 'undefined' && path.at(-1) !== 'type') {
     message = 'required';
   }
+  const where = formatPath(path);
   return where === '' ? message : `${where}: ${message}`;
 }

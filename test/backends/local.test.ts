@@ -3,6 +3,7 @@
 import { mkdtemp, readdir, rm, symlink, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
 import { LocalBackend } from '../../src/backends/local/index.js';
 import { localOptionsSchema } from '../../src/backends/local/options.js';
@@ -10,7 +11,7 @@ import { runConformance } from '../conformance/suite.js';
 
 async function makeLocal(): Promise<{ backend: LocalBackend; dir: string }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'flux-local-'));
-  const backend = new LocalBackend(localOptionsSchema.parse({ type: 'local', root: dir }));
+  const backend = new LocalBackend(v.parse(localOptionsSchema, { type: 'local', root: dir }));
   return { backend, dir };
 }
 
@@ -40,7 +41,7 @@ describe('local backend', () => {
     const { dir } = await makeLocal();
     await mkdir(path.join(dir, '.flux-storage/tmp'), { recursive: true });
     await writeFile(path.join(dir, '.flux-storage/tmp/99999999.deadbeef'), 'half a segment');
-    const fresh = new LocalBackend(localOptionsSchema.parse({ type: 'local', root: dir }));
+    const fresh = new LocalBackend(v.parse(localOptionsSchema, { type: 'local', root: dir }));
     await fresh.write('hls/s/segment_2.ts', Buffer.from('abc'));
     expect(await readdir(path.join(dir, '.flux-storage/tmp'))).toEqual([]);
   });
@@ -49,7 +50,7 @@ describe('local backend', () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'flux-local-'));
     const file = path.join(dir, 'not-a-dir');
     await writeFile(file, 'x');
-    const backend = new LocalBackend(localOptionsSchema.parse({ type: 'local', root: file }));
+    const backend = new LocalBackend(v.parse(localOptionsSchema, { type: 'local', root: file }));
     await expect(backend.write('hls/s/segment_1.ts', Buffer.from('x'))).rejects.toMatchObject({ code: 'Unavailable' });
     await expect(backend.read('hls/s/segment_1.ts')).rejects.toMatchObject({ code: 'Unavailable' });
     await expect(backend.exists('hls/s/segment_1.ts')).rejects.toMatchObject({ code: 'Unavailable' });

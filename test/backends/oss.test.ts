@@ -1,6 +1,7 @@
 // The OSS backend against the project's OSS-protocol server on loopback: the conformance suite, plus
 // paging, batching, credentials, outages, md5 and usage, and a check of the server's own verifier.
 
+import * as v from 'valibot';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
@@ -14,7 +15,7 @@ import { startOssServer, type OssTestServer } from '../support/oss-server.js';
 const context = { poolName: 'oss-test', baseDir: process.cwd() };
 
 function makeBackend(server: OssTestServer, extra: Record<string, unknown> = {}): OssBackend {
-  return new OssBackend(ossOptionsSchema.parse(server.poolOptions(extra)), context);
+  return new OssBackend(v.parse(ossOptionsSchema, server.poolOptions(extra)), context);
 }
 
 async function caught(promise: Promise<unknown>): Promise<unknown> {

@@ -7,10 +7,11 @@ import { RedisBackend } from '../../src/backends/redis/index.js';
 import { redisOptionsSchema, type RedisOptions } from '../../src/backends/redis/options.js';
 import { isStorageError, type StorageError } from '../../src/errors.js';
 import { runConformance } from '../conformance/suite.js';
+import * as v from 'valibot';
 import { describeWithRedis, startRedis, type RedisTestServer } from '../support/redis.js';
 
 function poolFor(server: RedisTestServer, extra: Record<string, unknown> = {}): { backend: RedisBackend; options: RedisOptions } {
-  const options = redisOptionsSchema.parse(server.poolOptions(extra));
+  const options = v.parse(redisOptionsSchema, server.poolOptions(extra));
   return { backend: new RedisBackend(options), options };
 }
 
@@ -257,7 +258,7 @@ describeWithRedis('redis backend', () => {
     const silent: Server = createServer((socket) => sockets.push(socket));
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const port = (silent.address() as { port: number }).port;
-    const backend = new RedisBackend(redisOptionsSchema.parse({ type: 'redis', url: `redis://127.0.0.1:${port}`, commandTimeoutMs: 300 }));
+    const backend = new RedisBackend(v.parse(redisOptionsSchema, { type: 'redis', url: `redis://127.0.0.1:${port}`, commandTimeoutMs: 300 }));
     const started = Date.now();
     const error = await failure(backend.read('hls/s/segment_1.ts'));
     expect(error.code).toBe('Timeout');
@@ -300,7 +301,7 @@ describeWithRedis('redis backend', () => {
   it('reports a wrong or missing password as PermissionDenied, never showing the password', async () => {
     const locked = await startRedis({ requirepass: 'right-Pass-1' });
     const wrongPassword = 'wr0ng-Secret-77';
-    const options = (url: string): RedisBackend => new RedisBackend(redisOptionsSchema.parse({ ...locked.poolOptions(), url }));
+    const options = (url: string): RedisBackend => new RedisBackend(v.parse(redisOptionsSchema, { ...locked.poolOptions(), url }));
     const wrong = options(`redis://:${wrongPassword}@127.0.0.1:${locked.port}`);
     const none = options(`redis://127.0.0.1:${locked.port}`);
     const right = options(locked.url);

@@ -1,6 +1,7 @@
 // The S3 backend against a real s3rver: the conformance suite, plus paging, batching (proved by
 // counting requests), failures of an unreachable or silent endpoint, md5, content types and usage.
 
+import * as v from 'valibot';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type Server } from 'node:http';
@@ -18,13 +19,13 @@ import { runConformance } from '../conformance/suite.js';
 import { startS3Server, type S3TestServer } from '../support/s3rver.js';
 
 function makeBackend(server: S3TestServer, extra: Record<string, unknown> = {}): S3Backend {
-  return new S3Backend(s3OptionsSchema.parse(server.poolOptions(extra)));
+  return new S3Backend(v.parse(s3OptionsSchema, server.poolOptions(extra)));
 }
 
 /** A backend aimed at 127.0.0.1:port, where no s3rver runs. */
 function backendAt(port: number, extra: Record<string, unknown> = {}): S3Backend {
   return new S3Backend(
-    s3OptionsSchema.parse({
+    v.parse(s3OptionsSchema, {
       type: 's3',
       bucket: 'nowhere',
       endpoint: `http://127.0.0.1:${port}`,

@@ -1,5 +1,6 @@
 // cleanup: retention that never deletes what a player may still fetch, nor anything when unsure.
 
+import * as v from 'valibot';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -179,7 +180,7 @@ describe('cleanup on S3', () => {
   });
 
   it('removes 10,000 segments with batch deletes: at most 10 delete requests plus the listing pages', async () => {
-    const backend = new S3Backend(s3OptionsSchema.parse(s3.poolOptions()));
+    const backend = new S3Backend(v.parse(s3OptionsSchema, s3.poolOptions()));
     const keys = range(0, 9999).map((i) => `hls/s${i % 10}/segment_${Math.floor(i / 10)}.ts`);
     // s3rver answers 500 to a DeleteObjects that empties a folder (two deletes race to remove it) and
     // the SDK's retry then doubles the count; a file cleanup never deletes keeps each folder.

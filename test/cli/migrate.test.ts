@@ -1,6 +1,7 @@
 // migrate: verified, resumable copies between pools, against a real s3rver. Includes SIGKILL of the
 // built binary at random moments and a destination server stopped mid-run.
 
+import * as v from 'valibot';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -46,7 +47,7 @@ describe('migrate local → S3', () => {
   let backend: S3Backend;
   beforeAll(async () => {
     s3 = await startS3Server();
-    backend = new S3Backend(s3OptionsSchema.parse(s3.poolOptions()));
+    backend = new S3Backend(v.parse(s3OptionsSchema, s3.poolOptions()));
   });
   afterAll(async () => {
     await backend?.close();

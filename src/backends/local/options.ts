@@ -1,17 +1,16 @@
 // Options of the local (filesystem) backend, as written under a pool's "backend" in the config.
 
-import { z } from 'zod';
+import * as v from 'valibot';
+import { requiredString, wholeNumber } from '../../config/fields.js';
 
-export const localOptionsSchema = z
-  .object({
-    type: z.literal('local'),
-    /** Folder that holds the objects; relative paths resolve against the config file's folder. */
-    root: z.string({ error: 'required' }).min(1, 'must not be empty'),
-    /** fsync each object before it is renamed into place, so a power loss cannot leave it empty. */
-    fsync: z.boolean().default(true),
-    /** Files stat'ed or deleted at once. */
-    concurrency: z.number().int().min(1).max(1024).default(64),
-  })
-  .strict();
+export const localOptionsSchema = v.strictObject({
+  type: v.literal('local'),
+  /** Folder that holds the objects; relative paths resolve against the config file's folder. */
+  root: requiredString(),
+  /** fsync each object before it is renamed into place, so a power loss cannot leave it empty. */
+  fsync: v.optional(v.boolean('must be true or false'), true),
+  /** Files stat'ed or deleted at once. */
+  concurrency: wholeNumber(1, 1024, 64),
+});
 
-export type LocalOptions = z.output<typeof localOptionsSchema>;
+export type LocalOptions = v.InferOutput<typeof localOptionsSchema>;

@@ -1,43 +1,47 @@
 // Options of the S3 backend (AWS S3 or any S3-compatible store), as written under a pool's "backend".
 
-import { z } from 'zod';
+import * as v from 'valibot';
+import { httpUrl, positiveInteger, requiredString, wholeNumber } from '../../config/fields.js';
 
-export const s3OptionsSchema = z
-  .object({
-    type: z.literal('s3'),
-    bucket: z.string({ error: 'required' }).min(3, 'must be at least 3 characters'),
-    region: z.string().min(1).default('us-east-1'),
+export const s3OptionsSchema = v.pipe(
+  v.strictObject({
+    type: v.literal('s3'),
+    bucket: v.pipe(v.string('required'), v.minLength(3, 'must be at least 3 characters')),
+    region: v.optional(requiredString(), 'us-east-1'),
     /** For S3-compatible stores (MinIO, Ceph, R2, OSS's S3 API): `http(s)://host:port`. */
-    endpoint: z.url({ error: 'must be a URL such as http://127.0.0.1:9000' }).optional(),
+    endpoint: v.optional(httpUrl('must be a URL such as http://127.0.0.1:9000')),
     /** Path-style URLs (`endpoint/bucket/key`), which most S3-compatible stores need. */
-    forcePathStyle: z.boolean().default(false),
+    forcePathStyle: v.optional(v.boolean('must be true or false'), false),
     /** Leave both unset to use the SDK's default chain (environment, profile, instance role). */
-    accessKeyId: z.string().min(1).optional(),
-    secretAccessKey: z.string().min(1).optional(),
-    sessionToken: z.string().min(1).optional(),
+    accessKeyId: v.optional(requiredString()),
+    secretAccessKey: v.optional(requiredString()),
+    sessionToken: v.optional(requiredString()),
     /**
      * 'when_required' stops the SDK from sending streamed bodies aws-chunked with checksums, which
      * many S3-compatible stores cannot read. AWS itself accepts both.
      */
-    checksums: z.enum(['when_supported', 'when_required']).default('when_supported'),
+    checksums: v.optional(v.picklist(['when_supported', 'when_required'], 'must be "when_supported" or "when_required"'), 'when_supported'),
     /** Attempts after the first one, by the SDK's own retry strategy (throttling, 5xx, network). */
-    retries: z.number().int().min(0).max(10).default(2),
+    retries: wholeNumber(0, 10, 2),
     /**
      * Time to open a TCP connection. Each of the 1 + retries attempts waits this long on an endpoint
      * that drops packets, so the default fails such an endpoint in about 3 s.
      */
-    connectTimeoutMs: z.number().int().positive().default(1000),
+    connectTimeoutMs: v.optional(positiveInteger(), 1000),
     /** Time for one attempt to get its answer's headers, and the longest a body may stall mid-way. */
-    requestTimeoutMs: z.number().int().positive().default(30000),
+    requestTimeoutMs: v.optional(positiveInteger(), 30000),
     /** Sockets kept open to the endpoint (keep-alive), enough for the highest concurrency used. */
-    maxSockets: z.number().int().positive().default(64),
+    maxSockets: v.optional(positiveInteger(), 64),
     /** A size limit for this pool; usage is then counted by listing (cached). */
-    quotaBytes: z.number().int().positive().optional(),
-  })
-  .strict()
-  .refine((o) => (o.accessKeyId === undefined) === (o.secretAccessKey === undefined), {
-    message: 'accessKeyId and secretAccessKey go together: set both, or neither for the default chain',
-    path: ['secretAccessKey'],
-  });
+    quotaBytes: v.optional(positiveInteger()),
+  }),
+  v.forward(
+    v.check(
+      (o) => (o.accessKeyId === undefined) === (o.secretAccessKey === undefined),
+      'accessKeyId and secretAccessKey go together: set both, or neither for the default chain',
+    ),
+    ['secretAccessKey'],
+  ),
+);
 
-export type S3Options = z.output<typeof s3OptionsSchema>;
+export type S3Options = v.InferOutput<typeof s3OptionsSchema>;
