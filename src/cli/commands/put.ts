@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidArgumentError } from 'commander';
+import pLimit from 'p-limit';
 import { StorageError } from '../../errors.js';
 import { assertStreamName, parseSegmentId } from '../../segments/layout.js';
 import type { CommandContext } from '../context.js';
@@ -22,6 +23,9 @@ export function idFromFileName(file: string): number | undefined {
   const match = /^segment_(\d+)\.ts$/.exec(base) ?? /(\d+)(?!.*\d)/.exec(base);
   return match?.[1] === undefined ? undefined : parseSegmentId(match[1]);
 }
+
+/** Segments stored at once by one put. */
+const PUT_CONCURRENCY = 8;
 
 interface PutItem {
   file: string;
@@ -55,8 +59,10 @@ async function put(ctx: CommandContext, stream: string, files: string[], options
   });
   const missing = files.find((file) => file !== '-' && !existsSync(path.resolve(ctx.io.cwd, file)));
   if (missing !== undefined) throw new StorageError('InvalidArgument', `no such file: ${missing}`);
-  const results = [];
-  for (const item of items) {
+  // Segments go up several at a time; playlists after every segment, so that a playlist never
+  // names a segment that is not stored yet. Results keep the order of the command line.
+  const limit = pLimit(PUT_CONCURRENCY);
+  const store = (item: PutItem) => limit(async () => {
     try {
       const data = await readInput(ctx, item.file).catch((error: unknown) => {
         throw new StorageError('InvalidArgument', `cannot read ${item.file}: ${(error as Error).message}`, { cause: error });
@@ -66,13 +72,18 @@ async function put(ctx: CommandContext, stream: string, files: string[], options
           ? await storage.savePlaylist(stream, data.toString('utf8'), options)
           : await storage.save(stream, item.id!, data, options);
       for (const failure of saved.failedOver) ctx.out.warn(`${failure.pool} refused the write, used the next pool: ${failure.error.message}`);
-      results.push({ file: item.file, stream, id: item.id, key: saved.key, pool: saved.pool, size: data.length, failedOver: saved.failedOver, error: null });
+      return { file: item.file, stream, id: item.id, key: saved.key, pool: saved.pool, size: data.length, failedOver: saved.failedOver, error: null };
     } catch (error) {
       ctx.fail(exitCodeFor(error) === EXIT.usage ? EXIT.usage : EXIT.failed);
       ctx.out.error(error);
-      results.push({ file: item.file, stream, id: item.id, key: null, pool: null, size: null, failedOver: [], error });
+      return { file: item.file, stream, id: item.id, key: null, pool: null, size: null, failedOver: [], error };
     }
+  });
+  const stored = new Map<PutItem, Awaited<ReturnType<typeof store>>>();
+  for (const kind of ['segment', 'playlist'] as const) {
+    await Promise.all(items.filter((item) => item.kind === kind).map(async (item) => stored.set(item, await store(item))));
   }
+  const results = items.map((item) => stored.get(item)!);
   if (ctx.out.json) return ctx.out.printJson({ segments: results });
   if (ctx.out.quiet) return;
   await ctx.out.table(
