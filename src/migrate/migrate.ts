@@ -55,6 +55,8 @@ export interface MigrateSummary extends MigrateProgress {
   dryRun: boolean;
 }
 
+const PROGRESS_EVERY_MS = 250;
+
 /** Source deletes are sent in batches of this many verified keys. */
 const DELETE_BATCH = 500;
 
@@ -73,7 +75,15 @@ export async function migrate(options: MigrateOptions): Promise<MigrateSummary> 
     state.failed++;
     failures.push({ key, stage, error: toStorageError(error, { key }) });
   };
-  const report = (): void => options.onProgress?.({ ...state, elapsedMs: performance.now() - started });
+  // Progress goes out at most every PROGRESS_EVERY_MS (and once at the end): building it per object
+  // would cost more than a small copy.
+  let reportedAt = 0;
+  const report = (force = false): void => {
+    const now = performance.now();
+    if (options.onProgress === undefined || (!force && now - reportedAt < PROGRESS_EVERY_MS)) return;
+    reportedAt = now;
+    options.onProgress({ ...state, elapsedMs: now - started });
+  };
 
   let pendingDeletes: string[] = [];
   const flushDeletes = async (): Promise<void> => {
@@ -136,7 +146,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateSummary> 
   const slots = new Slots(options.concurrency);
   const playlists: ObjectInfo[] = [];
   const prefixes = options.streams === undefined ? [options.layout.root] : options.streams.map((s) => options.layout.streamPrefix(s));
-  const progressTimer = setInterval(report, 500);
+  const progressTimer = setInterval(() => report(true), PROGRESS_EVERY_MS);
   progressTimer.unref();
   try {
     for (const prefix of prefixes) {
@@ -177,7 +187,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateSummary> 
     clearInterval(progressTimer);
   }
   const elapsedMs = performance.now() - started;
-  report();
+  report(true);
   return {
     ...state,
     elapsedMs,
