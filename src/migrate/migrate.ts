@@ -8,6 +8,7 @@ import type { ObjectInfo } from '../backends/types.js';
 import type { StoragePool } from '../pool/pool.js';
 import type { SegmentLayout } from '../segments/layout.js';
 import { DestinationIndex } from './destination-index.js';
+import { Md5Hasher } from './md5-worker.js';
 
 export interface MigrateOptions {
   from: StoragePool;
@@ -100,6 +101,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateSummary> 
   };
 
   const destination = new DestinationIndex(to, options.layout);
+  const hasher = new Md5Hasher();
 
   /** Copies one object (or skips it when the destination already has it), then queues its source delete. */
   const transfer = async (source: ObjectInfo): Promise<void> => {
@@ -111,7 +113,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateSummary> 
       if (existing !== null && existing.size === source.size) {
         if (options.checksum) {
           data = await from.read(key);
-          if ((existing.md5 ?? md5(await to.read(key))) === md5(data)) data = undefined;
+          if ((existing.md5 ?? md5(await to.read(key))) === (await hasher.digest(data))) data = undefined;
         } else if (existing.md5 !== undefined && source.md5 !== undefined && existing.md5 !== source.md5) {
           data = await from.read(key);
         }
@@ -129,9 +131,10 @@ export async function migrate(options: MigrateOptions): Promise<MigrateSummary> 
       stage = 'read';
       data ??= await from.read(key);
       stage = 'write';
+      const expectedMd5 = hasher.digest(data);
       const receipt = await to.write(key, data);
       stage = 'verify';
-      await verifyCopy(to, key, data, receipt.md5, options.checksum);
+      await verifyCopy(to, key, data, await expectedMd5, receipt.md5, options.checksum);
       state.copied++;
       state.bytes += data.length;
       if (options.deleteSource) pendingDeletes.push(key);
@@ -185,6 +188,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateSummary> 
     if (!options.dryRun) await flushDeletes();
   } finally {
     clearInterval(progressTimer);
+    await hasher.close();
   }
   const elapsedMs = performance.now() - started;
   report(true);
@@ -204,8 +208,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateSummary> 
  * the data's, or else a stat shows the right size (and md5 where the destination knows it); with
  * --checksum the copy is also read back and compared.
  */
-async function verifyCopy(to: StoragePool, key: string, data: Buffer, writtenMd5: string | undefined, readBack: boolean): Promise<void> {
-  const expected = md5(data);
+async function verifyCopy(to: StoragePool, key: string, data: Buffer, expected: string, writtenMd5: string | undefined, readBack: boolean): Promise<void> {
   if (writtenMd5 !== undefined) {
     if (writtenMd5 !== expected) throw new StorageError('Corrupt', `the store reports md5 ${writtenMd5} for the copy, the source's is ${expected}`, { key });
   } else {

@@ -64,4 +64,14 @@ setInterval(() => {
   if (process.ppid !== parentPid) process.exit(0);
 }, 500).unref();
 
-for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(signal, () => process.exit(0));
+// SIGTERM stops the way a server going down for maintenance does: no new connection is accepted,
+// idle keep-alive sockets are closed, and requests already being written finish (a SIGKILL mid-PUT
+// leaves s3rver's store with an object and no metadata, and every later listing answers 500).
+process.on('SIGTERM', () => {
+  server.httpServer.close(() => process.exit(0));
+  // A keep-alive socket becomes idle once its request is answered: close it then.
+  setInterval(() => server.httpServer.closeIdleConnections(), 10);
+  server.httpServer.closeIdleConnections();
+  setTimeout(() => process.exit(0), 3000).unref();
+});
+for (const signal of ['SIGINT', 'SIGHUP']) process.on(signal, () => process.exit(0));

@@ -99,11 +99,14 @@ async function launch(dataDir: string, logFile: string, bucket: string, port: nu
   }
 }
 
+/** Stops the server: SIGTERM lets requests being written finish (see s3rver-server.mjs), SIGKILL after 5 s. */
 async function kill(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGKILL');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
   await exited;
+  clearTimeout(timer);
 }
 
 export async function startS3Server(): Promise<S3TestServer> {
