@@ -11,7 +11,7 @@ import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import pLimit from 'p-limit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { md5FromEtag, S3Backend } from '../../src/backends/s3/index.js';
-import { redact } from '../../src/backends/s3/errors.js';
+import { redactSecrets as redact } from '../../src/redact.js';
 import { s3OptionsSchema } from '../../src/backends/s3/options.js';
 import type { StorageBackend } from '../../src/backends/types.js';
 import { StorageError } from '../../src/errors.js';

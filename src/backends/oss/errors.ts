@@ -3,6 +3,7 @@
 // x-oss-err header decoded into a code), and urllib failures (status -1 network, -2 timeout).
 
 import { StorageError, type StorageErrorCode } from '../../errors.js';
+import { redactSecrets } from '../../redact.js';
 
 /** The fields of an ali-oss error this mapping reads; everything else stays on `cause`. */
 interface OssErrorFields {
@@ -61,10 +62,7 @@ function classify(f: OssErrorFields): { code: StorageErrorCode; retryable?: bool
  * urllib appends response headers on later lines, and nothing here may leak a secret.
  */
 export function scrubMessage(message: string, secrets: readonly (string | undefined)[]): string {
-  let line = (message.split('\n')[0] ?? '').replace(/\/\/[^/@\s]+@/g, '//***@');
-  for (const secret of secrets) {
-    if (secret !== undefined && secret.length > 0) line = line.split(secret).join('***');
-  }
+  const line = redactSecrets(message.split('\n')[0] ?? '', secrets);
   return line.length > 300 ? `${line.slice(0, 300)}...` : line;
 }
 

@@ -2,6 +2,7 @@
 // server is down or silent (ioredis defaults wait 73 s, or forever), and closed so a CLI can exit.
 
 import { createHash } from 'node:crypto';
+import { urlCredentials } from '../../redact.js';
 import { Redis } from 'ioredis';
 import { StorageError } from '../../errors.js';
 import type { RedisErrorContext } from './errors.js';
@@ -25,7 +26,7 @@ export class RedisConnection {
   constructor(private readonly options: RedisOptions) {
     const url = new URL(options.url);
     this.address = `${url.hostname || '127.0.0.1'}:${url.port || '6379'}`;
-    this.secrets = [url.password, safeDecode(url.password)].filter((secret) => secret.length > 0);
+    this.secrets = urlCredentials(this.options.url);
   }
 
   /** The ioredis client, created (not yet connected) on first use. */
@@ -89,13 +90,5 @@ export class RedisConnection {
       this.lastConnectionError = undefined;
     });
     return client;
-  }
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
   }
 }

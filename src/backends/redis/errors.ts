@@ -2,6 +2,7 @@
 // password of the connection URL out of every message.
 
 import { StorageError, type StorageErrorCode } from '../../errors.js';
+import { redactSecrets } from '../../redact.js';
 
 /** What the mapper knows about the connection beyond the error itself. */
 export interface RedisErrorContext {
@@ -55,12 +56,6 @@ function codeOf(error: unknown): StorageErrorCode | undefined {
   return undefined;
 }
 
-function redact(text: string, secrets: readonly string[]): string {
-  let out = text.replace(/(rediss?:\/\/)[^@/\s]*@/g, '$1***@');
-  for (const secret of secrets) if (secret !== '') out = out.split(secret).join('***');
-  return out;
-}
-
 export function mapRedisError(error: unknown, key: string | undefined, context: RedisErrorContext): StorageError {
   if (error instanceof StorageError) return error;
   let code = codeOf(error);
@@ -75,5 +70,5 @@ export function mapRedisError(error: unknown, key: string | undefined, context: 
   } else if (code === 'Unavailable' || code === 'Timeout') {
     detail = `redis at ${context.address}: ${detail}`;
   }
-  return new StorageError(code ?? 'Internal', redact(detail, context.secrets), { backend: 'redis', key, cause: error });
+  return new StorageError(code ?? 'Internal', redactSecrets(detail, context.secrets), { backend: 'redis', key, cause: error });
 }

@@ -2,6 +2,7 @@
 // credentials out of every message.
 
 import { StorageError, type StorageErrorCode } from '../../errors.js';
+import { redactSecrets } from '../../redact.js';
 
 /** S3 error codes (the `Code` of an error body, or the SDK's `name`) → our codes. */
 const CODES: Record<string, StorageErrorCode> = {
@@ -105,13 +106,6 @@ export interface S3ErrorContext {
   secrets: readonly string[];
 }
 
-/** Replaces every secret, and any `user:password@` in a URL, with `***`. */
-export function redact(text: string, secrets: readonly string[]): string {
-  let clean = text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/\s@]+@/gi, '$1***@');
-  for (const secret of secrets) if (secret.length >= 4) clean = clean.split(secret).join('***');
-  return clean;
-}
-
 export function mapS3Error(error: unknown, context: S3ErrorContext): StorageError {
   if (error instanceof StorageError) return error;
   const codes = nativeCodes(error);
@@ -126,7 +120,7 @@ export function mapS3Error(error: unknown, context: S3ErrorContext): StorageErro
     retryable = false;
     detail = `the bucket "${context.bucket}" does not exist (${detail})`;
   }
-  return new StorageError(code, redact(detail, context.secrets), { backend: 's3', key: context.key, cause: error, retryable });
+  return new StorageError(code, redactSecrets(detail, context.secrets), { backend: 's3', key: context.key, cause: error, retryable });
 }
 
 function describe(error: unknown, codes: readonly string[], status: number | undefined): string {
