@@ -131,10 +131,11 @@ export async function migrate(options: MigrateOptions): Promise<MigrateSummary> 
       stage = 'read';
       data ??= await from.read(key);
       stage = 'write';
-      const expectedMd5 = hasher.digest(data);
+      // Hashed while the upload is in flight, where the destination reports md5s to compare with.
+      const hashing = to.backend.capabilities.md5 || options.checksum ? hasher.digest(data) : undefined;
       const receipt = await to.write(key, data);
       stage = 'verify';
-      await verifyCopy(to, key, data, await expectedMd5, receipt.md5, options.checksum);
+      await verifyCopy(to, key, data, () => hashing ?? hasher.digest(data), receipt.md5, options.checksum);
       state.copied++;
       state.bytes += data.length;
       if (options.deleteSource) pendingDeletes.push(key);
@@ -208,15 +209,24 @@ export async function migrate(options: MigrateOptions): Promise<MigrateSummary> 
  * the data's, or else a stat shows the right size (and md5 where the destination knows it); with
  * --checksum the copy is also read back and compared.
  */
-async function verifyCopy(to: StoragePool, key: string, data: Buffer, expected: string, writtenMd5: string | undefined, readBack: boolean): Promise<void> {
+async function verifyCopy(
+  to: StoragePool,
+  key: string,
+  data: Buffer,
+  dataMd5: () => Promise<string>,
+  writtenMd5: string | undefined,
+  readBack: boolean,
+): Promise<void> {
   if (writtenMd5 !== undefined) {
+    const expected = await dataMd5();
     if (writtenMd5 !== expected) throw new StorageError('Corrupt', `the store reports md5 ${writtenMd5} for the copy, the source's is ${expected}`, { key });
   } else {
     const copy = await to.stat(key);
     if (copy.size !== data.length) throw new StorageError('Corrupt', `the copy has ${copy.size} bytes, the source ${data.length}`, { key });
+    const expected = copy.md5 === undefined ? undefined : await dataMd5();
     if (copy.md5 !== undefined && copy.md5 !== expected) throw new StorageError('Corrupt', `the copy's md5 ${copy.md5} differs from the source's ${expected}`, { key });
   }
-  if (readBack && md5(await to.read(key)) !== expected) throw new StorageError('Corrupt', 'the copy read back differs from the source', { key });
+  if (readBack && md5(await to.read(key)) !== (await dataMd5())) throw new StorageError('Corrupt', 'the copy read back differs from the source', { key });
 }
 
 /** A counting semaphore: at most `size` holders; acquire waits for a free slot. */
