@@ -24,7 +24,7 @@ describeWithRedis('four pools on loopback', () => {
     cwd = await workdir({
       pools: [
         { name: 's3', priority: 1, backend: s3.poolOptions({ connectTimeoutMs: 500, retries: 1 }) },
-        { name: 'oss', priority: 2, backend: { ...oss.poolOptions({ retries: 0, timeoutMs: 2000 }), accessKeySecret: '${OSS_SECRET}' } },
+        { name: 'oss', priority: 2, backend: { ...oss.poolOptions({ timeoutMs: 2000 }), accessKeySecret: '${OSS_SECRET}' } },
         { name: 'redis', priority: 3, backend: { ...redisOptions, url: `redis://:\${REDIS_PASSWORD}@127.0.0.1:${redis.port}` } },
         { name: 'disk', priority: 4, backend: { type: 'local', root: './disk' } },
       ],

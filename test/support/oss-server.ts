@@ -37,6 +37,8 @@ export interface OssTestServer {
   resetRequests(): void;
   /** DeleteMultipleObjects will leave `key` in place and out of its answer (a fault to test with). */
   withholdDeletion(key: string): void;
+  /** The next `count` requests are answered with this status (503 SlowDown, 500 InternalError...). */
+  failNext(count: number, status: 500 | 503): void;
   /** Stops listening and drops every connection; objects and the port number are kept. */
   stop(): Promise<void>;
   /** Listens again on the same port. */
@@ -101,6 +103,7 @@ export async function startOssServer(): Promise<OssTestServer> {
   const buckets = new Map<string, Map<string, StoredObject>>([[bucket, new Map()]]);
   let recorded: RecordedRequest[] = [];
   const withheld = new Set<string>();
+  let failing: { count: number; status: 500 | 503 } = { count: 0, status: 503 };
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -108,6 +111,12 @@ export async function startOssServer(): Promise<OssTestServer> {
     const method = req.method ?? 'GET';
     recorded.push({ method, path: url.pathname, query: Object.fromEntries(query) });
     const body = await readBody(req);
+    if (failing.count > 0) {
+      failing.count--;
+      throw failing.status === 503
+        ? new OssError(503, 'SlowDown', 'Please reduce your request rate.')
+        : new OssError(500, 'InternalError', 'We encountered an internal error. Please try again.');
+    }
 
     const bucketName = (req.headers.host ?? '').split('.')[0] ?? '';
     let key: string;
@@ -301,6 +310,9 @@ export async function startOssServer(): Promise<OssTestServer> {
     },
     withholdDeletion: (key) => {
       withheld.add(key);
+    },
+    failNext: (count, status) => {
+      failing = { count, status };
     },
     stop,
     start: async () => {

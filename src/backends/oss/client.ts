@@ -67,7 +67,9 @@ export class OssClient {
       // ali-oss builds an endpoint from the region over plain http unless told otherwise.
       secure: true,
       timeout: options.timeoutMs,
-      retryMax: options.retries,
+      // ali-oss retries network errors only, never 5xx or throttling: retries are left to the
+      // pool's retry layer, which retries every failure marked retryable.
+      retryMax: 0,
       // Own agents, so close() really releases this backend's sockets (ali-oss shares one otherwise).
       agent: this.httpAgent,
       httpsAgent: this.httpsAgent,

@@ -43,7 +43,7 @@ export class OssBackend implements StorageBackend {
       ttl: false,
       usage: options.quotaBytes !== undefined,
       md5: true,
-      nativeRetry: true,
+      nativeRetry: false,
     };
   }
 

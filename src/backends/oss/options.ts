@@ -1,7 +1,7 @@
 // Options of the Aliyun OSS backend (ali-oss), as written under a pool's "backend" in the config.
 
 import * as v from 'valibot';
-import { httpUrl, positiveInteger, requiredString, wholeNumber } from '../../config/fields.js';
+import { httpUrl, positiveInteger, requiredString } from '../../config/fields.js';
 
 export const ossOptionsSchema = v.strictObject({
   type: v.literal('oss'),
@@ -20,8 +20,6 @@ export const ossOptionsSchema = v.strictObject({
   accessKeyId: requiredString(),
   accessKeySecret: requiredString(),
   stsToken: v.optional(requiredString()),
-  /** ali-oss's own default is no retry at all: this is deliberate. */
-  retries: wholeNumber(0, 10, 2),
   /** Time for one request (ali-oss's default is 60 s). */
   timeoutMs: v.optional(positiveInteger(), 30000),
   /** A size limit for this pool; usage is then counted by listing (cached). */
