@@ -4,7 +4,7 @@ import { InvalidArgumentError } from 'commander';
 import ms from 'ms';
 import { StorageError } from '../../errors.js';
 import { assertStreamName } from '../../segments/layout.js';
-import { executeRetention, planRetention, type RetentionPlan, type RetentionResult } from '../../segments/retention.js';
+import type { RetentionPlan, RetentionResult } from '../../segments/retention.js';
 import type { CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import type { Program } from '../program.js';
@@ -100,6 +100,8 @@ async function cleanup(ctx: CommandContext, streams: string[], options: CleanupO
   }
   streams.forEach(assertStreamName);
   const storage = await ctx.storage({ pool: options.pool });
+  // Imported here, not at the top: every other command (and --help) starts faster without it.
+  const { executeRetention, planRetention } = await import('../../segments/retention.js');
   const plan = await planRetention(storage, {
     keepNewest: options.keep,
     streams: options.all === true ? undefined : streams,

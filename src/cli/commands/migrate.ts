@@ -2,7 +2,7 @@
 // re-running, with progress on stderr and a summary at the end. Ctrl-C finishes in-flight copies.
 
 import { StorageError } from '../../errors.js';
-import { migrate, type MigrateProgress, type MigrateSummary } from '../../migrate/migrate.js';
+import type { MigrateProgress, MigrateSummary } from '../../migrate/migrate.js';
 import { assertStreamName } from '../../segments/layout.js';
 import type { CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
@@ -60,6 +60,8 @@ async function migrateCommand(ctx: CommandContext, options: MigrateCliOptions): 
   if (options.concurrency < 1) throw new StorageError('InvalidArgument', '--concurrency must be 1 or more');
   if (options.from === options.to) throw new StorageError('InvalidArgument', `--from and --to are the same pool "${options.from}"`);
   const storage = await ctx.storage({ pools: [options.from, options.to] });
+  // Imported here, not at the top: every other command (and --help) starts faster without it.
+  const { migrate } = await import('../../migrate/migrate.js');
   ctx.io.claimInterrupts?.();
   const progress = await ctx.out.progress(`migrating ${options.from} → ${options.to}…`);
   let summary: MigrateSummary;

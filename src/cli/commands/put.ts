@@ -4,7 +4,6 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidArgumentError } from 'commander';
-import pLimit from 'p-limit';
 import { StorageError } from '../../errors.js';
 import { assertStreamName, parseSegmentId } from '../../segments/layout.js';
 import type { CommandContext } from '../context.js';
@@ -61,6 +60,7 @@ async function put(ctx: CommandContext, stream: string, files: string[], options
   if (missing !== undefined) throw new StorageError('InvalidArgument', `no such file: ${missing}`);
   // Segments go up several at a time; playlists after every segment, so that a playlist never
   // names a segment that is not stored yet. Results keep the order of the command line.
+  const { default: pLimit } = await import('p-limit');
   const limit = pLimit(PUT_CONCURRENCY);
   const store = (item: PutItem) => limit(async () => {
     try {
