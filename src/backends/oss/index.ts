@@ -2,6 +2,7 @@
 // need no temporary object; listings page through ListObjectsV2 and deletes batch 1000 keys a request.
 
 import pLimit from 'p-limit';
+import { asBuffer } from '../buffer.js';
 import { StorageError } from '../../errors.js';
 import { assertValidKey, assertValidPrefix, RESERVED_PREFIX } from '../../keys.js';
 import type { BackendCapabilities, BackendContext, BackendUsage, DeleteManyResult, ObjectInfo, StorageBackend, WriteReceipt } from '../types.js';
@@ -49,7 +50,7 @@ export class OssBackend implements StorageBackend {
 
   async write(key: string, data: Uint8Array): Promise<WriteReceipt> {
     assertValidKey(key);
-    const body = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const body = asBuffer(data);
     const etag = await this.call('put', key, (client) => client.put(key, body));
     return { md5: md5FromEtag(etag, 'Normal') };
   }

@@ -4,6 +4,7 @@
 // objects that expire by TTL drop out of them lazily.
 
 import { StorageError } from '../../errors.js';
+import { asBuffer } from '../buffer.js';
 import { assertValidKey, assertValidPrefix, partitionKeys, RESERVED_PREFIX } from '../../keys.js';
 import type { BackendCapabilities, BackendContext, BackendUsage, DeleteManyResult, ObjectInfo, StorageBackend, WriteReceipt } from '../types.js';
 import { RedisConnection } from './client.js';
@@ -38,7 +39,7 @@ export class RedisBackend implements StorageBackend {
 
   async write(key: string, data: Uint8Array): Promise<WriteReceipt> {
     assertValidKey(key);
-    const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const bytes = asBuffer(data);
     await this.run(key, () => this.connection.runScript(WRITE_SCRIPT, [this.options.keyPrefix, key, this.ttlMs, bytes]));
     return {};
   }

@@ -15,6 +15,7 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import { StorageError } from '../../errors.js';
 import { assertValidKey, assertValidPrefix, partitionKeys, RESERVED_PREFIX } from '../../keys.js';
 import type { BackendCapabilities, BackendContext, BackendUsage, DeleteManyResult, ObjectInfo, StorageBackend, WriteReceipt } from '../types.js';
+import { asBuffer } from '../buffer.js';
 import { createS3Client } from './client.js';
 import { mapS3Error } from './errors.js';
 import type { S3Options } from './options.js';
@@ -61,7 +62,7 @@ export class S3Backend implements StorageBackend {
 
   async write(key: string, data: Uint8Array): Promise<WriteReceipt> {
     assertValidKey(key);
-    const body = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const body = asBuffer(data);
     const answer = await this.call(key, (client) =>
       client.send(
         new PutObjectCommand({
