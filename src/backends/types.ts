@@ -39,6 +39,17 @@ export interface WriteReceipt {
   readonly md5?: string | undefined;
 }
 
+/** What the caller of a write may tell the backend about the data. */
+export interface WriteOptions {
+  /**
+   * Lowercase hex md5 of the data, when the caller has it anyway. Stores that check a body on
+   * receipt get it as Content-MD5 (S3, OSS) and reject a body that does not match it (Corrupt);
+   * S3 then sends the body unsigned, since the signed Content-MD5 already guards it, which spares a
+   * SHA-256 of every byte. Backends that cannot check it ignore it.
+   */
+  readonly md5?: string | undefined;
+}
+
 /** Used and total bytes; null where the backend cannot tell. */
 export interface BackendUsage {
   readonly usedBytes: number | null;
@@ -61,7 +72,7 @@ export interface StorageBackend {
    * object, or the whole new one, never part of it; a failed or interrupted write leaves no partial
    * object under `key`. Missing parent folders are created. Throws InvalidKey for an unsafe key.
    */
-  write(key: string, data: Uint8Array): Promise<WriteReceipt>;
+  write(key: string, data: Uint8Array, options?: WriteOptions): Promise<WriteReceipt>;
 
   /** The whole object. Throws a NotFound StorageError when there is no object under `key`. */
   read(key: string): Promise<Buffer>;

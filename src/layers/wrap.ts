@@ -16,7 +16,7 @@ export function wrapBackend(inner: StorageBackend, around: Around): StorageBacke
   return {
     type: inner.type,
     capabilities: inner.capabilities,
-    write: (key, data) => around.call('write', key, () => inner.write(key, data)),
+    write: (key, data, options) => around.call('write', key, () => inner.write(key, data, options)),
     read: (key) => around.call('read', key, () => inner.read(key)),
     delete: (key) => around.call('delete', key, () => inner.delete(key)),
     deleteMany: (keys) => around.call('deleteMany', undefined, () => inner.deleteMany(keys)),

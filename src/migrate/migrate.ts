@@ -131,11 +131,13 @@ export async function migrate(options: MigrateOptions): Promise<MigrateSummary> 
       stage = 'read';
       data ??= await from.read(key);
       stage = 'write';
-      // Hashed while the upload is in flight, where the destination reports md5s to compare with.
-      const hashing = to.backend.capabilities.md5 || options.checksum ? hasher.digest(data) : undefined;
-      const receipt = await to.write(key, data);
+      // Where the destination knows md5s, the data's goes with the upload: the store checks the body
+      // against it (Content-MD5), skips hashing it again for the request signature, and the md5 it
+      // reports holding is compared with it below.
+      const dataMd5 = to.backend.capabilities.md5 || options.checksum ? await hasher.digest(data) : undefined;
+      const receipt = await to.write(key, data, { md5: dataMd5 });
       stage = 'verify';
-      await verifyCopy(to, key, data, () => hashing ?? hasher.digest(data), receipt.md5, options.checksum);
+      await verifyCopy(to, key, data, async () => dataMd5 ?? hasher.digest(data), receipt.md5, options.checksum);
       state.copied++;
       state.bytes += data.length;
       if (options.deleteSource) pendingDeletes.push(key);

@@ -3,7 +3,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { BackendUsage, DeleteManyResult, ObjectInfo, StorageBackend, WriteReceipt } from '../backends/types.js';
+import type { BackendUsage, DeleteManyResult, ObjectInfo, StorageBackend, WriteOptions, WriteReceipt } from '../backends/types.js';
 import { StorageError, toStorageError } from '../errors.js';
 import { RESERVED_PREFIX } from '../keys.js';
 import { applyLayers } from '../layers/index.js';
@@ -69,8 +69,8 @@ export class StoragePool {
     return this.tracker.metrics();
   }
 
-  write(key: string, data: Uint8Array): Promise<WriteReceipt> {
-    return this.track(key, () => this.backend.write(key, data), () => ({ written: data.byteLength }));
+  write(key: string, data: Uint8Array, options?: WriteOptions): Promise<WriteReceipt> {
+    return this.track(key, () => this.backend.write(key, data, options), () => ({ written: data.byteLength }));
   }
 
   read(key: string): Promise<Buffer> {

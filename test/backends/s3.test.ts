@@ -143,6 +143,19 @@ describe('s3 backend against s3rver', () => {
     expect(md5FromEtag(`"${md5.toUpperCase()}"`)).toBe(md5);
   });
 
+  it('a write told the md5 sends it as Content-MD5 and leaves the payload unsigned; one not told signs it', async () => {
+    const data = randomBytes(2048);
+    const md5 = createHash('md5').update(data).digest('hex');
+    await server.resetRequests();
+    await backend.write('md5opt/told.ts', data, { md5 });
+    await backend.write('md5opt/untold.ts', data);
+    const puts = (await server.requests()).filter((r) => r.method === 'PUT');
+    expect(puts.map((r) => [r.path.split('/').pop(), r.contentMd5, r.payloadHash])).toEqual([
+      ['told.ts', Buffer.from(md5, 'hex').toString('base64'), 'UNSIGNED-PAYLOAD'],
+      ['untold.ts', undefined, createHash('sha256').update(data).digest('hex')],
+    ]);
+  });
+
   it('stores segments and playlists with their HLS content types', async () => {
     await backend.write('ct/segment_1.ts', Buffer.from('ts'));
     await backend.write('ct/index.m3u8', Buffer.from('#EXTM3U'));

@@ -59,6 +59,14 @@ export function runConformance(name: string, makeFixture: () => Promise<Conforma
       if (backend.capabilities.md5) expect(receipt.md5).toBeDefined();
     });
 
+    it('a write told the md5 of its data stores the data (and reports that md5 where it reports one)', async () => {
+      const data = randomBytes(3210);
+      const md5 = createHash('md5').update(data).digest('hex');
+      const receipt = await backend.write(key('rw/with-md5.ts'), data, { md5 });
+      if (backend.capabilities.md5) expect(receipt.md5).toBe(md5);
+      expect((await backend.read(key('rw/with-md5.ts'))).equals(data)).toBe(true);
+    });
+
     it('writes an empty object and reads it back empty', async () => {
       await backend.write(key('rw/empty.ts'), new Uint8Array(0));
       expect((await backend.read(key('rw/empty.ts'))).length).toBe(0);

@@ -8,7 +8,8 @@
 //     --directory DIR [--port 0] [--bucket NAME]... [--request-log FILE]
 //
 // Prints one JSON line `{"event":"listening","address":"127.0.0.1","port":N}` on stdout once it
-// serves. Every HTTP request is logged as one JSON line `{"method","path","query"}`, appended to
+// serves. Every HTTP request is logged as one JSON line `{"method","path","query","contentMd5",
+// "payloadHash"}` (the last two: the Content-MD5 and x-amz-content-sha256 headers), appended to
 // --request-log FILE (synchronously, before the request is handled, so a client that has its answer
 // finds the line already there) or, without that option, printed on stdout.
 
@@ -40,6 +41,8 @@ function logRequest(req) {
     method: req.method,
     path: mark === -1 ? url : url.slice(0, mark),
     query: mark === -1 ? '' : url.slice(mark + 1),
+    contentMd5: req.headers['content-md5'],
+    payloadHash: req.headers['x-amz-content-sha256'],
   })}\n`;
   if (requestLog === undefined) process.stdout.write(line);
   else appendFileSync(requestLog, line);

@@ -16,6 +16,10 @@ export interface S3Request {
   method: string;
   path: string;
   query: string;
+  /** The Content-MD5 header, if sent. */
+  contentMd5?: string;
+  /** The x-amz-content-sha256 header: the signed payload's SHA-256, or UNSIGNED-PAYLOAD. */
+  payloadHash?: string;
 }
 
 /** The `backend` object of a pool config that points at this server. */

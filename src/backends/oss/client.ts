@@ -80,9 +80,12 @@ export class OssClient {
     this.oss = new OSS(runtimeOptions);
   }
 
-  /** Stores the object; returns the ETag the server answered with. */
-  async put(key: string, data: Buffer): Promise<string | undefined> {
-    const result = await this.oss.put(key, data);
+  /**
+   * Stores the object; returns the ETag the server answered with. `contentMd5` (base64) is sent as
+   * Content-MD5; without it ali-oss computes one.
+   */
+  async put(key: string, data: Buffer, contentMd5?: string): Promise<string | undefined> {
+    const result = await this.oss.put(key, data, contentMd5 === undefined ? undefined : { headers: { 'Content-MD5': contentMd5 } });
     return (result.res.headers as Record<string, string | undefined>).etag;
   }
 

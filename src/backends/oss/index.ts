@@ -5,7 +5,7 @@ import pLimit from 'p-limit';
 import { asBuffer } from '../buffer.js';
 import { StorageError } from '../../errors.js';
 import { assertValidKey, assertValidPrefix, RESERVED_PREFIX } from '../../keys.js';
-import type { BackendCapabilities, BackendContext, BackendUsage, DeleteManyResult, ObjectInfo, StorageBackend, WriteReceipt } from '../types.js';
+import type { BackendCapabilities, BackendContext, BackendUsage, DeleteManyResult, ObjectInfo, StorageBackend, WriteOptions, WriteReceipt } from '../types.js';
 import { OSS_PAGE_SIZE, OssClient, type OssListedObject, type OssListPage } from './client.js';
 import { mapOssError, scrubMessage } from './errors.js';
 import type { OssOptions } from './options.js';
@@ -48,10 +48,12 @@ export class OssBackend implements StorageBackend {
     };
   }
 
-  async write(key: string, data: Uint8Array): Promise<WriteReceipt> {
+  async write(key: string, data: Uint8Array, options: WriteOptions = {}): Promise<WriteReceipt> {
     assertValidKey(key);
     const body = asBuffer(data);
-    const etag = await this.call('put', key, (client) => client.put(key, body));
+    // ali-oss copies and hashes every body for its Content-MD5 unless it is given one.
+    const contentMd5 = options.md5 === undefined ? undefined : Buffer.from(options.md5, 'hex').toString('base64');
+    const etag = await this.call('put', key, (client) => client.put(key, body, contentMd5));
     return { md5: md5FromEtag(etag, 'Normal') };
   }
 

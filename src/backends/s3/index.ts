@@ -14,7 +14,7 @@ import {
 import pLimit, { type LimitFunction } from 'p-limit';
 import { StorageError } from '../../errors.js';
 import { assertValidKey, assertValidPrefix, partitionKeys, RESERVED_PREFIX } from '../../keys.js';
-import type { BackendCapabilities, BackendContext, BackendUsage, DeleteManyResult, ObjectInfo, StorageBackend, WriteReceipt } from '../types.js';
+import type { BackendCapabilities, BackendContext, BackendUsage, DeleteManyResult, ObjectInfo, StorageBackend, WriteOptions, WriteReceipt } from '../types.js';
 import { asBuffer } from '../buffer.js';
 import { createS3Client } from './client.js';
 import { mapS3Error } from './errors.js';
@@ -26,6 +26,15 @@ const MAX_BATCH_DELETE = 1000;
 const DELETE_CONCURRENCY = 4;
 /** How long a usage() total, counted by listing the whole bucket, is reused. */
 const USAGE_TTL_MS = 60_000;
+
+/** Marks the request's payload unsigned (`x-amz-content-sha256: UNSIGNED-PAYLOAD`) before signing. */
+const unsignedPayload =
+  <Args extends { request: unknown }, Output>(next: (args: Args) => Promise<Output>) =>
+  (args: Args): Promise<Output> => {
+    const request = args.request as { headers?: Record<string, string> } | undefined;
+    if (request?.headers !== undefined) request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+    return next(args);
+  };
 
 const CONTENT_TYPES: Record<string, string> = {
   ts: 'video/mp2t',
@@ -60,20 +69,21 @@ export class S3Backend implements StorageBackend {
     };
   }
 
-  async write(key: string, data: Uint8Array): Promise<WriteReceipt> {
+  async write(key: string, data: Uint8Array, options: WriteOptions = {}): Promise<WriteReceipt> {
     assertValidKey(key);
     const body = asBuffer(data);
-    const answer = await this.call(key, (client) =>
-      client.send(
-        new PutObjectCommand({
-          Bucket: this.options.bucket,
-          Key: key,
-          Body: body,
-          ContentLength: body.byteLength,
-          ContentType: contentType(key),
-        }),
-      ),
-    );
+    const command = new PutObjectCommand({
+      Bucket: this.options.bucket,
+      Key: key,
+      Body: body,
+      ContentLength: body.byteLength,
+      ContentType: contentType(key),
+      ContentMD5: options.md5 === undefined ? undefined : Buffer.from(options.md5, 'hex').toString('base64'),
+    });
+    // The store checks the body against the signed Content-MD5, so signing its SHA-256 as well
+    // (what the SDK does for a Buffer body) would hash every byte a second time on the event loop.
+    if (options.md5 !== undefined) command.middlewareStack.add(unsignedPayload, { step: 'build', name: 'fluxUnsignedPayload' });
+    const answer = await this.call(key, (client) => client.send(command));
     return { md5: answer.SSEKMSKeyId === undefined && answer.SSECustomerAlgorithm === undefined ? md5FromEtag(answer.ETag) : undefined };
   }
 
