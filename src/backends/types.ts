@@ -13,6 +13,12 @@ export interface BackendCapabilities {
   readonly usage: boolean;
   /** stat() and list() report an md5 for (at least some) objects. */
   readonly md5: boolean;
+  /**
+   * write() hands WriteOptions.md5 to the store, which refuses a body that does not match it
+   * (Corrupt) and keeps what was there. A write attempt abandoned by a timeout, still sending
+   * from a buffer its caller has since reused, can then never store those other bytes.
+   */
+  readonly checksWriteMd5: boolean;
   /** The backend (or its SDK) retries transient failures itself; the retry layer then stays out. */
   readonly nativeRetry: boolean;
 }
@@ -43,11 +49,22 @@ export interface WriteReceipt {
 export interface WriteOptions {
   /**
    * Lowercase hex md5 of the data, when the caller has it anyway. Stores that check a body on
-   * receipt get it as Content-MD5 (S3, OSS) and reject a body that does not match it (Corrupt);
-   * S3 then sends the body unsigned, since the signed Content-MD5 already guards it, which spares a
-   * SHA-256 of every byte. Backends that cannot check it ignore it.
+   * receipt (capabilities.checksWriteMd5: S3 and OSS, by Content-MD5) refuse a body that does not
+   * match it (Corrupt); S3 then sends the body unsigned, since the signed Content-MD5 already
+   * guards it, which spares a SHA-256 of every byte. Other backends ignore it.
    */
   readonly md5?: string | undefined;
+}
+
+/** What the caller of a read may offer the backend. */
+export interface ReadOptions {
+  /**
+   * A buffer the backend may read the object into instead of allocating one, when the object is
+   * smaller than it; the result is then a view of its start. The caller must not change the
+   * buffer while it uses the result. Backends that receive an object in pieces of their own
+   * (S3, OSS, Redis) ignore it; the local one uses it.
+   */
+  readonly into?: Buffer | undefined;
 }
 
 /** Used and total bytes; null where the backend cannot tell. */
@@ -75,7 +92,7 @@ export interface StorageBackend {
   write(key: string, data: Uint8Array, options?: WriteOptions): Promise<WriteReceipt>;
 
   /** The whole object. Throws a NotFound StorageError when there is no object under `key`. */
-  read(key: string): Promise<Buffer>;
+  read(key: string, options?: ReadOptions): Promise<Buffer>;
 
   /** Removes the object. Deleting a key that does not exist succeeds. */
   delete(key: string): Promise<void>;

@@ -17,7 +17,7 @@ export function wrapBackend(inner: StorageBackend, around: Around): StorageBacke
     type: inner.type,
     capabilities: inner.capabilities,
     write: (key, data, options) => around.call('write', key, () => inner.write(key, data, options)),
-    read: (key) => around.call('read', key, () => inner.read(key)),
+    read: (key, options) => around.call('read', key, () => inner.read(key, options)),
     delete: (key) => around.call('delete', key, () => inner.delete(key)),
     deleteMany: (keys) => around.call('deleteMany', undefined, () => inner.deleteMany(keys)),
     exists: (key) => around.call('exists', key, () => inner.exists(key)),

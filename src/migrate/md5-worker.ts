@@ -1,48 +1,54 @@
 // md5 off the main thread. Verifying a copy needs the md5 of every object (1.4 ms per MiB); done on
 // the event loop it held up the other uploads, and migrate fell to 0.88x of a bare SDK upload loop.
-// The bytes reach the worker through a SharedArrayBuffer: posting the Buffer itself made V8 clone it
-// (serialise + copy), which cost the main thread 1.3 ms per MiB, as much as hashing it there.
+// The bytes reach the worker in a SharedArrayBuffer: posting a Buffer made V8 clone it (serialise
+// and copy), which cost the main thread about as much as hashing there. Data read into a buffer
+// from SharedBuffers is posted as it is; other data is copied into one first.
 
 import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
+import { SharedBuffers } from './buffers.js';
 
 // Inline (eval) so the same code runs from dist/ and from the TypeScript sources under test.
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
-parentPort.on('message', ({ id, buffer, length }) => {
-  parentPort.postMessage({ id, md5: createHash('md5').update(new Uint8Array(buffer, 0, length)).digest('hex') });
+parentPort.on('message', ({ id, buffer, offset, length }) => {
+  parentPort.postMessage({ id, md5: createHash('md5').update(new Uint8Array(buffer, offset, length)).digest('hex') });
 });
 `;
 
-const MIN_BUFFER = 2 * 1024 * 1024;
-const MAX_KEPT_BUFFER = 16 * 1024 * 1024;
-const MAX_SPARE = 64;
+interface Job {
+  data: Uint8Array;
+  /** The copy made for the worker, to give back when it is done. */
+  copy: Buffer | undefined;
+  resolve: (md5: string) => void;
+}
 
 export class Md5Hasher {
   private worker: Worker | undefined;
-  private readonly pending = new Map<number, { data: Uint8Array; buffer: SharedArrayBuffer; resolve: (md5: string) => void }>();
+  private readonly pending = new Map<number, Job>();
   private nextId = 0;
-  /** Shared buffers free for reuse: one per object in flight, so at most `--concurrency` of them. */
-  private readonly spare: SharedArrayBuffer[] = [];
+  private readonly copies = new SharedBuffers();
 
   /** The lowercase hex md5 of `data`, computed on a worker thread (inline if that cannot start). */
   digest(data: Uint8Array): Promise<string> {
     const worker = this.start();
     if (worker === undefined) return Promise.resolve(createHash('md5').update(data).digest('hex'));
+    const copy = data.buffer instanceof SharedArrayBuffer ? undefined : this.copies.acquire(data.byteLength);
+    copy?.set(data);
+    const shared = copy ?? data;
     const id = this.nextId++;
     if (this.pending.size === 0) worker.ref();
-    const buffer = this.acquire(data.byteLength);
-    new Uint8Array(buffer, 0, data.byteLength).set(data);
     return new Promise((resolve) => {
-      this.pending.set(id, { data, buffer, resolve });
-      worker.postMessage({ id, buffer, length: data.byteLength });
+      this.pending.set(id, { data, copy, resolve });
+      worker.postMessage({ id, buffer: shared.buffer, offset: shared.byteOffset, length: data.byteLength });
     });
   }
 
   async close(): Promise<void> {
     const worker = this.worker;
     this.worker = undefined;
+    this.copies.clear();
     await worker?.terminate();
   }
 
@@ -53,11 +59,10 @@ export class Md5Hasher {
       worker.on('message', ({ id, md5 }: { id: number; md5: string }) => {
         const job = this.pending.get(id);
         this.pending.delete(id);
-        if (job !== undefined) {
-          this.release(job.buffer);
-          job.resolve(md5);
-        }
         if (this.pending.size === 0) worker.unref();
+        if (job === undefined) return;
+        if (job.copy !== undefined) this.copies.release(job.copy);
+        job.resolve(md5);
       });
       worker.on('error', () => this.failOver());
       worker.unref();
@@ -68,23 +73,10 @@ export class Md5Hasher {
     }
   }
 
-  // A fresh SharedArrayBuffer per object left hundreds of MiB to a lazy GC (RSS 200 -> 650 MiB on
-  // 500 x 1 MiB); reused ones keep memory at what is in flight.
-  private acquire(size: number): SharedArrayBuffer {
-    const i = this.spare.findIndex((b) => b.byteLength >= size);
-    if (i !== -1) return this.spare.splice(i, 1)[0] as SharedArrayBuffer;
-    return new SharedArrayBuffer(Math.max(size, MIN_BUFFER));
-  }
-
-  private release(buffer: SharedArrayBuffer): void {
-    if (buffer.byteLength <= MAX_KEPT_BUFFER && this.spare.length < MAX_SPARE) this.spare.push(buffer);
-  }
-
   /** The worker died: the hashes it owed are computed here, and later ones start a new worker. */
   private failOver(): void {
     this.worker = undefined;
     for (const { data, resolve } of this.pending.values()) resolve(createHash('md5').update(data).digest('hex'));
     this.pending.clear();
-    this.spare.length = 0;
   }
 }

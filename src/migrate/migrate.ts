@@ -8,6 +8,7 @@ import type { ObjectInfo } from '../backends/types.js';
 import type { StoragePool } from '../pool/pool.js';
 import type { SegmentLayout } from '../segments/layout.js';
 import { DestinationIndex } from './destination-index.js';
+import { SharedBuffers } from './buffers.js';
 import { Md5Hasher } from './md5-worker.js';
 
 export interface MigrateOptions {
@@ -102,6 +103,11 @@ export async function migrate(options: MigrateOptions): Promise<MigrateSummary> 
 
   const destination = new DestinationIndex(to, options.layout);
   const hasher = new Md5Hasher();
+  const buffers = new SharedBuffers();
+  // Reads go into reused buffers only where the store checks each body against its md5: a write
+  // attempt that a timeout abandoned, still sending from its buffer after that went on to another
+  // object, is then refused instead of storing the other object's bytes under its key.
+  const reuseBuffers = to.backend.capabilities.checksWriteMd5;
 
   /** Copies one object (or skips it when the destination already has it), then queues its source delete. */
   const transfer = async (source: ObjectInfo): Promise<void> => {
@@ -129,17 +135,19 @@ export async function migrate(options: MigrateOptions): Promise<MigrateSummary> 
         return;
       }
       stage = 'read';
-      data ??= await from.read(key);
+      const buffer = data === undefined && reuseBuffers ? buffers.acquire(source.size + 1) : undefined;
+      data ??= await from.read(key, { into: buffer });
       stage = 'write';
       // Where the destination knows md5s, the data's goes with the upload: the store checks the body
       // against it (Content-MD5), skips hashing it again for the request signature, and the md5 it
       // reports holding is compared with it below.
-      const dataMd5 = to.backend.capabilities.md5 || options.checksum ? await hasher.digest(data) : undefined;
+      const dataMd5 = to.backend.capabilities.md5 || reuseBuffers || options.checksum ? await hasher.digest(data) : undefined;
       const receipt = await to.write(key, data, { md5: dataMd5 });
       stage = 'verify';
       await verifyCopy(to, key, data, async () => dataMd5 ?? hasher.digest(data), receipt.md5, options.checksum);
       state.copied++;
       state.bytes += data.length;
+      if (buffer !== undefined) buffers.release(buffer);
       if (options.deleteSource) pendingDeletes.push(key);
     } catch (error) {
       fail(key, stage, error);

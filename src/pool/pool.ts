@@ -3,7 +3,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { BackendUsage, DeleteManyResult, ObjectInfo, StorageBackend, WriteOptions, WriteReceipt } from '../backends/types.js';
+import type { BackendUsage, DeleteManyResult, ObjectInfo, ReadOptions, StorageBackend, WriteOptions, WriteReceipt } from '../backends/types.js';
 import { StorageError, toStorageError } from '../errors.js';
 import { RESERVED_PREFIX } from '../keys.js';
 import { applyLayers } from '../layers/index.js';
@@ -73,8 +73,8 @@ export class StoragePool {
     return this.track(key, () => this.backend.write(key, data, options), () => ({ written: data.byteLength }));
   }
 
-  read(key: string): Promise<Buffer> {
-    return this.track(key, () => this.backend.read(key), (data) => ({ read: data.length }));
+  read(key: string, options?: ReadOptions): Promise<Buffer> {
+    return this.track(key, () => this.backend.read(key, options), (data) => ({ read: data.length }));
   }
 
   delete(key: string): Promise<void> {

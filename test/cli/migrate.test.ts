@@ -146,6 +146,29 @@ describe('migrate local → S3', () => {
     expect(table.stdout).toMatch(/ssd .*s3 .*21 .*0 .*21 .*0 .*0/);
   }, 60_000);
 
+  it('copies objects of every size exactly through reused read buffers, each PUT with its Content-MD5', async () => {
+    const { cwd, root } = await setup(1, 0, 0);
+    const MiB = 1024 * 1024;
+    // Around the 2 MiB buffers, above the largest kept one (16 MiB), and empty: more objects than
+    // uploads in flight, so buffers are reused, by objects of other sizes.
+    const sizes = [0, 1, 2 * MiB - 1, 2 * MiB, 2 * MiB + 1, 5 * MiB, 17 * MiB, 3, 1000, 2 * MiB, 700_000, 0, 4 * MiB];
+    const expected = new Map<string, string>();
+    await mkdir(path.join(root, 'hls/cam0'), { recursive: true });
+    for (const [id, size] of sizes.entries()) {
+      const data = randomBytes(size);
+      await writeFile(path.join(root, `hls/cam0/segment_${id}.ts`), data);
+      expected.set(`hls/cam0/segment_${id}.ts`, sha(data));
+    }
+    await s3.resetRequests();
+    const run = await cli(['migrate', '--from', 'ssd', '--to', 's3', '--concurrency', '2', '--json'], { cwd });
+    expect(run.code).toBe(0);
+    expect(run.json()).toMatchObject({ planned: sizes.length, copied: sizes.length, failed: 0 });
+    expect(await s3Contents()).toEqual(expected);
+    const puts = (await s3.requests()).filter((r) => r.method === 'PUT');
+    expect(puts).toHaveLength(sizes.length);
+    for (const put of puts) expect(put).toMatchObject({ contentMd5: expect.any(String), payloadHash: 'UNSIGNED-PAYLOAD' });
+  }, 60_000);
+
   it('--dry-run copies and deletes nothing', async () => {
     const { cwd, root, expected } = await setup(1, 10, 100);
     const result = await cli(['migrate', '--from', 'ssd', '--to', 's3', '--delete-source', '--dry-run', '--json'], { cwd });

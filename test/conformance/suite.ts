@@ -67,6 +67,33 @@ export function runConformance(name: string, makeFixture: () => Promise<Conforma
       expect((await backend.read(key('rw/with-md5.ts'))).equals(data)).toBe(true);
     });
 
+    it('a write told a wrong md5 is refused (Corrupt, old object kept) where the store checks it, else stored', async () => {
+      await backend.write(key('rw/wrong-md5.ts'), Buffer.from('old'));
+      const data = randomBytes(3000);
+      const wrong = createHash('md5').update('other bytes').digest('hex');
+      const outcome = await backend.write(key('rw/wrong-md5.ts'), data, { md5: wrong }).catch((e: unknown) => e);
+      if (backend.capabilities.checksWriteMd5) {
+        expect(isStorageError(outcome) && outcome.code).toBe('Corrupt');
+        expect((await backend.read(key('rw/wrong-md5.ts'))).toString()).toBe('old');
+      } else {
+        expect(outcome).not.toBeInstanceOf(Error);
+        expect((await backend.read(key('rw/wrong-md5.ts'))).equals(data)).toBe(true);
+      }
+    });
+
+    it('a read offered a buffer returns exactly the object, in it or in a new one', async () => {
+      const data = randomBytes(5000);
+      await backend.write(key('rw/into.ts'), data);
+      const roomy = Buffer.alloc(8192, 0xee);
+      expect((await backend.read(key('rw/into.ts'), { into: roomy })).equals(data)).toBe(true);
+      const exact = Buffer.alloc(5000, 0xee);
+      expect((await backend.read(key('rw/into.ts'), { into: exact })).equals(data)).toBe(true);
+      const small = Buffer.alloc(100, 0xee);
+      expect((await backend.read(key('rw/into.ts'), { into: small })).equals(data)).toBe(true);
+      await backend.write(key('rw/into-empty.ts'), new Uint8Array(0));
+      expect((await backend.read(key('rw/into-empty.ts'), { into: roomy })).length).toBe(0);
+    });
+
     it('writes an empty object and reads it back empty', async () => {
       await backend.write(key('rw/empty.ts'), new Uint8Array(0));
       expect((await backend.read(key('rw/empty.ts'))).length).toBe(0);

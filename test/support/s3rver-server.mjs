@@ -5,7 +5,11 @@
 // provider every paged (truncated) listing answers 500.
 //
 //   node --openssl-legacy-provider test/support/s3rver-server.mjs \
-//     --directory DIR [--port 0] [--bucket NAME]... [--request-log FILE]
+//     --directory DIR [--port 0] [--bucket NAME]... [--request-log FILE] [--check-content-md5]
+//
+// --check-content-md5: a PUT whose body does not match its Content-MD5 is refused with 400
+// BadDigest before anything is stored, as S3 does (s3rver itself ignores the header). The tests
+// turn it on; the benchmarks leave it off, since real S3 spends its own CPU on that check.
 //
 // Prints one JSON line `{"event":"listening","address":"127.0.0.1","port":N}` on stdout once it
 // serves. Every HTTP request is logged as one JSON line `{"method","path","query","contentMd5",
@@ -13,7 +17,9 @@
 // --request-log FILE (synchronously, before the request is handled, so a client that has its answer
 // finds the line already there) or, without that option, printed on stdout.
 
+import { createHash } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { mkdir } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import S3rver from 's3rver';
@@ -24,6 +30,7 @@ const { values } = parseArgs({
     port: { type: 'string', default: '0' },
     bucket: { type: 'string', multiple: true, default: [] },
     'request-log': { type: 'string' },
+    'check-content-md5': { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -48,6 +55,24 @@ function logRequest(req) {
   else appendFileSync(requestLog, line);
 }
 
+/** Wraps the store's putObject: the body (s3rver hands it the request stream) is read whole first. */
+function checkContentMd5(store) {
+  const S3Error = createRequire(import.meta.url)('s3rver/lib/models/error.js');
+  const putObject = store.putObject.bind(store);
+  store.putObject = async (object) => {
+    const given = object.content?.headers?.['content-md5'];
+    if (given === undefined) return putObject(object);
+    const chunks = [];
+    for await (const chunk of object.content) chunks.push(chunk);
+    const body = Buffer.concat(chunks);
+    if (createHash('md5').update(body).digest('base64') !== given) {
+      throw new S3Error('BadDigest', 'The Content-MD5 you specified did not match what we received.');
+    }
+    object.content = body;
+    return putObject(object);
+  };
+}
+
 await mkdir(values.directory, { recursive: true });
 const server = new S3rver({
   address: '127.0.0.1',
@@ -56,6 +81,7 @@ const server = new S3rver({
   silent: true,
   configureBuckets: values.bucket.map((name) => ({ name })),
 });
+if (values['check-content-md5']) checkContentMd5(server.store);
 const address = await server.run();
 // prependListener: the line is written before s3rver sees the request, so before any answer.
 server.httpServer.prependListener('request', logRequest);

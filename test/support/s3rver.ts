@@ -72,7 +72,7 @@ function track(child: ChildProcess): void {
 async function launch(dataDir: string, logFile: string, bucket: string, port: number): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(
     process.execPath,
-    ['--openssl-legacy-provider', S3RVER_LAUNCHER, '--directory', dataDir, '--port', String(port), '--bucket', bucket, '--request-log', logFile],
+    ['--openssl-legacy-provider', S3RVER_LAUNCHER, '--directory', dataDir, '--port', String(port), '--bucket', bucket, '--request-log', logFile, '--check-content-md5'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   track(child);

@@ -8,7 +8,7 @@ import path from 'node:path';
 import pLimit from 'p-limit';
 import { StorageError } from '../../errors.js';
 import { assertValidKey, assertValidPrefix, RESERVED_PREFIX } from '../../keys.js';
-import type { BackendCapabilities, BackendContext, BackendUsage, DeleteManyResult, ObjectInfo, StorageBackend, WriteReceipt } from '../types.js';
+import type { BackendCapabilities, BackendContext, BackendUsage, DeleteManyResult, ObjectInfo, ReadOptions, StorageBackend, WriteReceipt } from '../types.js';
 import { errnoCode, mapLocalError } from './errors.js';
 import type { LocalOptions } from './options.js';
 
@@ -24,6 +24,7 @@ export class LocalBackend implements StorageBackend {
     ttl: false,
     usage: true,
     md5: false,
+    checksWriteMd5: false,
     nativeRetry: false,
   };
   readonly root: string;
@@ -69,10 +70,11 @@ export class LocalBackend implements StorageBackend {
     }
   }
 
-  async read(key: string): Promise<Buffer> {
+  async read(key: string, options: ReadOptions = {}): Promise<Buffer> {
     const file = this.resolve(key);
     try {
-      return await readFile(file);
+      if (options.into === undefined) return await readFile(file);
+      return await readInto(file, options.into);
     } catch (error) {
       throw await this.mapError(error, key);
     }
@@ -227,6 +229,25 @@ export class LocalBackend implements StorageBackend {
     const info = await stat(this.root).catch((error: unknown) => errnoCode(error) ?? 'error');
     if (typeof info === 'string') return info === 'ENOENT' ? undefined : `the root ${this.root} cannot be read (${info})`;
     return info.isDirectory() ? undefined : `the root ${this.root} is not a directory`;
+  }
+}
+
+/**
+ * Reads a file into the start of `into` when it is smaller than `into` (a read that fills it means
+ * the file is at least as big, perhaps growing: then it is read whole into a new buffer).
+ */
+async function readInto(file: string, into: Buffer): Promise<Buffer> {
+  const handle = await open(file, 'r');
+  try {
+    let total = 0;
+    while (total < into.length) {
+      const { bytesRead } = await handle.read(into, total, into.length - total, total);
+      if (bytesRead === 0) return into.subarray(0, total);
+      total += bytesRead;
+    }
+    return await readFile(handle);
+  } finally {
+    await handle.close();
   }
 }
 

@@ -44,6 +44,7 @@ export class OssBackend implements StorageBackend {
       ttl: false,
       usage: options.quotaBytes !== undefined,
       md5: true,
+      checksWriteMd5: true,
       nativeRetry: false,
     };
   }

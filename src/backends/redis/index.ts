@@ -25,6 +25,7 @@ export class RedisBackend implements StorageBackend {
     ttl: true,
     usage: true,
     md5: false,
+    checksWriteMd5: false,
     nativeRetry: false,
   };
   private readonly options: RedisOptions;

@@ -65,6 +65,7 @@ export class S3Backend implements StorageBackend {
       ttl: false,
       usage: options.quotaBytes !== undefined,
       md5: true,
+      checksWriteMd5: true,
       nativeRetry: true,
     };
   }
