@@ -5,6 +5,7 @@ import { styleText } from 'node:util';
 import type { Writable } from 'node:stream';
 import prettyBytes from 'pretty-bytes';
 import type { Redactor } from '../config/redact.js';
+import { requireCommonJs } from '../commonjs.js';
 import { isStorageError } from '../errors.js';
 
 export interface TerminalStream extends Writable {
@@ -102,7 +103,7 @@ export class Output {
     if (this.json) return;
     const cells = rows.map((row) => row.map(String));
     if (cells.length > FAST_TABLE_ROWS) return this.print(drawTable(head, cells, align, (h) => this.paint('bold', h)));
-    const { default: Table } = await import('cli-table3');
+    const Table = requireCommonJs<typeof import('cli-table3')>('cli-table3');
     const table = new Table({
       head: head.map((h) => this.paint('bold', h)),
       style: { head: [], border: [], compact: true },

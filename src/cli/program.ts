@@ -2,8 +2,8 @@
 // Each action runs inside runAction, which builds the context, reports errors and closes storage.
 
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
 import { isStorageError } from '../errors.js';
+import { Command, CommanderError } from './commander.js';
 import { registerCleanup } from './commands/cleanup.js';
 import { registerGet } from './commands/get.js';
 import { registerLs } from './commands/ls.js';

@@ -1,7 +1,6 @@
 // The local backend: objects are files under a root folder. Writes go to a temporary file in the
 // root's reserved folder and are renamed into place, so no reader ever sees half an object.
 
-import { randomBytes } from 'node:crypto';
 import { mkdir, open, opendir, readFile, readdir, rename, rm, stat, statfs, unlink } from 'node:fs/promises';
 import type { Dir } from 'node:fs';
 import path from 'node:path';
@@ -13,6 +12,8 @@ import { errnoCode, mapLocalError } from './errors.js';
 import type { LocalOptions } from './options.js';
 
 const TMP_FOLDER = `${RESERVED_PREFIX}tmp`;
+/** Numbers this process's temporary files (with the pid and a random part, their names are unique). */
+let tmpSequence = 0;
 /** A temporary file whose writer is gone, or older than this, is swept away. */
 const STALE_TMP_MS = 60 * 60 * 1000;
 
@@ -52,7 +53,7 @@ export class LocalBackend implements StorageBackend {
     const target = this.resolve(key);
     try {
       await this.ensureTmpDir();
-      const tmp = path.join(this.tmpDir, `${process.pid}.${randomBytes(6).toString('hex')}`);
+      const tmp = path.join(this.tmpDir, `${process.pid}.${(tmpSequence++).toString(36)}.${Math.random().toString(36).slice(2, 10)}`);
       const handle = await open(tmp, 'w');
       try {
         await handle.writeFile(data);

@@ -4,8 +4,11 @@
 
 import http from 'node:http';
 import https from 'node:https';
-import OSS from 'ali-oss';
+import type OSS from 'ali-oss';
+import { requireCommonJs } from '../../commonjs.js';
 import type { OssOptions } from './options.js';
+
+const AliOss = requireCommonJs<typeof import('ali-oss')>('ali-oss');
 
 /** Options ali-oss 6 reads that @types/ali-oss does not declare. */
 interface RuntimeOssOptions extends OSS.Options {
@@ -77,7 +80,7 @@ export class OssClient {
       // refreshSTSToken the interval is never used.
       refreshSTSTokenInterval: 5 * 60 * 1000,
     };
-    this.oss = new OSS(runtimeOptions);
+    this.oss = new AliOss(runtimeOptions);
   }
 
   /**

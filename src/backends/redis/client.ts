@@ -3,10 +3,13 @@
 
 import { createHash } from 'node:crypto';
 import { urlCredentials } from '../../redact.js';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { requireCommonJs } from '../../commonjs.js';
 import { StorageError } from '../../errors.js';
 import type { RedisErrorContext } from './errors.js';
 import type { RedisOptions } from './options.js';
+
+const { Redis: RedisClient } = requireCommonJs<typeof import('ioredis')>('ioredis');
 
 /** Longest pause between reconnection attempts while the server is away. */
 const MAX_RECONNECT_DELAY_MS = 1000;
@@ -69,7 +72,7 @@ export class RedisConnection {
   }
 
   private createClient(): Redis {
-    const client = new Redis(this.options.url, {
+    const client = new RedisClient(this.options.url, {
       lazyConnect: true,
       connectTimeout: this.options.connectTimeoutMs,
       commandTimeout: this.options.commandTimeoutMs,

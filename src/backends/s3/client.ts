@@ -3,10 +3,13 @@
 
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import type { S3Client as S3ClientType, S3ClientConfig } from '@aws-sdk/client-s3';
+import { requireCommonJs } from '../../commonjs.js';
 import type { S3Options } from './options.js';
 
-export function createS3Client(options: S3Options): S3Client {
+const { S3Client } = requireCommonJs<typeof import('@aws-sdk/client-s3')>('@aws-sdk/client-s3');
+
+export function createS3Client(options: S3Options): S3ClientType {
   // Agent instances (not agent options): the SDK then keeps its keep-alive pool even for
   // `Expect: 100-continue` uploads (bodies over 2 MB), instead of a fresh connection for each.
   const agentOptions = { keepAlive: true, maxSockets: options.maxSockets };

@@ -1,24 +1,19 @@
 // The S3 backend: objects in one bucket of AWS S3 or an S3-compatible store. PutObject is atomic on
 // its own, so there are no temporary objects; retries are left to the SDK (capabilities.nativeRetry).
 
-import {
-  DeleteObjectCommand,
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type _Object,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import type { _Object, S3Client } from '@aws-sdk/client-s3';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { StorageError } from '../../errors.js';
 import { assertValidKey, assertValidPrefix, partitionKeys, RESERVED_PREFIX } from '../../keys.js';
 import type { BackendCapabilities, BackendContext, BackendUsage, DeleteManyResult, ObjectInfo, StorageBackend, WriteOptions, WriteReceipt } from '../types.js';
 import { asBuffer } from '../buffer.js';
+import { requireCommonJs } from '../../commonjs.js';
 import { createS3Client } from './client.js';
 import { mapS3Error } from './errors.js';
 import type { S3Options } from './options.js';
+
+const { DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } =
+  requireCommonJs<typeof import('@aws-sdk/client-s3')>('@aws-sdk/client-s3');
 
 /** S3's limit of keys in one DeleteObjects request. */
 const MAX_BATCH_DELETE = 1000;

@@ -1,6 +1,6 @@
 // cleanup --keep N: retention across every pool (or --pool), safe to run from cron on several hosts.
 
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError } from '../commander.js';
 import ms from 'ms';
 import { StorageError } from '../../errors.js';
 import { assertStreamName } from '../../segments/layout.js';

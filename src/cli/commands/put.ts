@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError } from '../commander.js';
 import { StorageError } from '../../errors.js';
 import { assertStreamName, parseSegmentId } from '../../segments/layout.js';
 import type { CommandContext } from '../context.js';
