@@ -3,7 +3,7 @@
 
 import type { ObjectInfo, StorageBackend } from '../backends/types.js';
 import { isStorageError, StorageError } from '../errors.js';
-import { assertValidKey, assertValidPrefix } from '../keys.js';
+import { assertValidKey, assertValidPrefix, compareNames } from '../keys.js';
 import { StoragePool, type PoolConfig } from './pool.js';
 
 export interface PoolFailure {
@@ -44,7 +44,7 @@ export class StorageManager {
       if (names.has(pool.name)) throw new StorageError('ConfigInvalid', `two pools are named "${pool.name}": names must be unique`);
       names.add(pool.name);
     }
-    this.pools = [...pools].sort((a, b) => a.config.priority - b.config.priority || a.name.localeCompare(b.name));
+    this.pools = [...pools].sort((a, b) => a.config.priority - b.config.priority || compareNames(a.name, b.name));
   }
 
   static fromBackends(pairs: readonly (readonly [PoolConfig, StorageBackend])[]): StorageManager {
@@ -92,7 +92,7 @@ export class StorageManager {
       (a, b) =>
         a.pool.config.priority - b.pool.config.priority ||
         (a.percent ?? Infinity) - (b.percent ?? Infinity) ||
-        a.pool.name.localeCompare(b.pool.name),
+        compareNames(a.pool.name, b.pool.name),
     );
     return { eligible: candidates.map((c) => c.pool), skipped };
   }

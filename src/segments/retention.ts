@@ -6,6 +6,7 @@ import type { PoolFailure } from '../pool/manager.js';
 import type { StoragePool } from '../pool/pool.js';
 import { parsePlaylist, protectedByPlaylist } from './playlist.js';
 import type { SegmentStorage } from './segment-storage.js';
+import { compareNames } from '../keys.js';
 
 export interface RetentionOptions {
   /** Segments kept per stream, newest ids first, on top of the protected ones. */
@@ -88,7 +89,7 @@ export async function planRetention(storage: SegmentStorage, options: RetentionO
     if (streamFailures.length > 0) plan.delete = [];
     plans.push(plan);
   }
-  plans.sort((a, b) => a.stream.localeCompare(b.stream));
+  plans.sort((a, b) => compareNames(a.stream, b.stream));
   return { streams: plans, failures: failures.map((f) => f.failure), deleteCount: plans.reduce((n, p) => n + p.delete.length, 0) };
 }
 

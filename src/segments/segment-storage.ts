@@ -3,6 +3,7 @@
 
 import type { PoolFailure, StorageManager } from '../pool/manager.js';
 import { DEFAULT_LAYOUT, SegmentLayout, type LayoutOptions } from './layout.js';
+import { compareNames } from '../keys.js';
 
 export interface SegmentInfo {
   id: number;
@@ -105,7 +106,7 @@ export class SegmentStorage {
     const order = this.manager.pools.map((p) => p.name);
     const items = [...streams.values()]
       .map(({ poolSet, ...summary }) => ({ ...summary, pools: order.filter((name) => poolSet.has(name)) }))
-      .sort((a, b) => a.stream.localeCompare(b.stream));
+      .sort((a, b) => compareNames(a.stream, b.stream));
     return { items, failures };
   }
 }
