@@ -4,9 +4,11 @@
 // and copy), which cost the main thread about as much as hashing there. Data read into a buffer
 // from SharedBuffers is posted as it is; other data is copied into one first.
 
-import { createHash } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
+import { requireCommonJs } from '../commonjs.js';
 import { SharedBuffers } from './buffers.js';
+
+const { createHash } = requireCommonJs<typeof import('node:crypto')>('node:crypto');
+const { Worker } = requireCommonJs<typeof import('node:worker_threads')>('node:worker_threads');
 
 // Inline (eval) so the same code runs from dist/ and from the TypeScript sources under test.
 const WORKER_SOURCE = `
@@ -25,7 +27,7 @@ interface Job {
 }
 
 export class Md5Hasher {
-  private worker: Worker | undefined;
+  private worker: import('node:worker_threads').Worker | undefined;
   private readonly pending = new Map<number, Job>();
   private nextId = 0;
   private readonly copies = new SharedBuffers();
@@ -52,7 +54,7 @@ export class Md5Hasher {
     await worker?.terminate();
   }
 
-  private start(): Worker | undefined {
+  private start(): import('node:worker_threads').Worker | undefined {
     if (this.worker !== undefined) return this.worker;
     try {
       const worker = new Worker(WORKER_SOURCE, { eval: true });

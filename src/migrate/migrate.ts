@@ -2,7 +2,6 @@
 // with at most `concurrency` objects in flight, each copy verified before its source is deleted.
 // Resumable by re-running: objects already at the destination, verified, are skipped.
 
-import { createHash } from 'node:crypto';
 import { StorageError, toStorageError } from '../errors.js';
 import type { ObjectInfo } from '../backends/types.js';
 import type { StoragePool } from '../pool/pool.js';
@@ -10,6 +9,9 @@ import type { SegmentLayout } from '../segments/layout.js';
 import { DestinationIndex } from './destination-index.js';
 import { SharedBuffers } from './buffers.js';
 import { Md5Hasher } from './md5-worker.js';
+import { requireCommonJs } from '../commonjs.js';
+
+const { createHash } = requireCommonJs<typeof import('node:crypto')>('node:crypto');
 
 export interface MigrateOptions {
   from: StoragePool;

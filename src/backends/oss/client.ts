@@ -2,13 +2,15 @@
 // from @types/ali-oss (deleted keys come as `{Key}`, tokens may be null, headers are untyped), so
 // the backend sees plain typed values.
 
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
+import type https from 'node:https';
 import type OSS from 'ali-oss';
 import { requireCommonJs } from '../../commonjs.js';
 import type { OssOptions } from './options.js';
 
 const AliOss = requireCommonJs<typeof import('ali-oss')>('ali-oss');
+const { Agent: HttpAgent } = requireCommonJs<typeof import('node:http')>('node:http');
+const { Agent: HttpsAgent } = requireCommonJs<typeof import('node:https')>('node:https');
 
 /** Options ali-oss 6 reads that @types/ali-oss does not declare. */
 interface RuntimeOssOptions extends OSS.Options {
@@ -56,8 +58,8 @@ function header(headers: unknown, name: string): string | undefined {
 
 export class OssClient {
   private readonly oss: OSS;
-  private readonly httpAgent = new http.Agent({ keepAlive: true, timeout: FREE_SOCKET_TIMEOUT_MS });
-  private readonly httpsAgent = new https.Agent({ keepAlive: true, timeout: FREE_SOCKET_TIMEOUT_MS });
+  private readonly httpAgent = new HttpAgent({ keepAlive: true, timeout: FREE_SOCKET_TIMEOUT_MS });
+  private readonly httpsAgent = new HttpsAgent({ keepAlive: true, timeout: FREE_SOCKET_TIMEOUT_MS });
 
   constructor(options: OssOptions) {
     const runtimeOptions: RuntimeOssOptions = {

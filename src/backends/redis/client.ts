@@ -1,7 +1,6 @@
 // The ioredis connection of one Redis pool: created on first use, configured to fail fast when the
 // server is down or silent (ioredis defaults wait 73 s, or forever), and closed so a CLI can exit.
 
-import { createHash } from 'node:crypto';
 import { urlCredentials } from '../../redact.js';
 import type { Redis } from 'ioredis';
 import { requireCommonJs } from '../../commonjs.js';
@@ -10,6 +9,7 @@ import type { RedisErrorContext } from './errors.js';
 import type { RedisOptions } from './options.js';
 
 const { Redis: RedisClient } = requireCommonJs<typeof import('ioredis')>('ioredis');
+const { createHash } = requireCommonJs<typeof import('node:crypto')>('node:crypto');
 
 /** Longest pause between reconnection attempts while the server is away. */
 const MAX_RECONNECT_DELAY_MS = 1000;

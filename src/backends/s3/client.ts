@@ -1,13 +1,13 @@
 // Builds the S3Client for a pool from its options: credentials, checksums, the SDK's own retries
 // and a keep-alive connection pool with connect and request timeouts.
 
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
 import type { S3Client as S3ClientType, S3ClientConfig } from '@aws-sdk/client-s3';
 import { requireCommonJs } from '../../commonjs.js';
 import type { S3Options } from './options.js';
 
 const { S3Client } = requireCommonJs<typeof import('@aws-sdk/client-s3')>('@aws-sdk/client-s3');
+const { Agent: HttpAgent } = requireCommonJs<typeof import('node:http')>('node:http');
+const { Agent: HttpsAgent } = requireCommonJs<typeof import('node:https')>('node:https');
 
 export function createS3Client(options: S3Options): S3ClientType {
   // Agent instances (not agent options): the SDK then keeps its keep-alive pool even for

@@ -1,7 +1,8 @@
 // cleanup --keep N: retention across every pool (or --pool), safe to run from cron on several hosts.
 
 import { InvalidArgumentError } from '../commander.js';
-import ms from 'ms';
+import type ms from 'ms';
+import { requireCommonJs } from '../../commonjs.js';
 import { StorageError } from '../../errors.js';
 import { assertStreamName } from '../../segments/layout.js';
 import type { RetentionPlan, RetentionResult } from '../../segments/retention.js';
@@ -24,7 +25,7 @@ export function parseWholeNumber(value: string): number {
 }
 
 export function parseDuration(value: string): number {
-  const parsed = /^\d+(\.\d+)?\s*(ms|s|m|h|d)$/.test(value) ? ms(value as ms.StringValue) : undefined;
+  const parsed = /^\d+(\.\d+)?\s*(ms|s|m|h|d)$/.test(value) ? requireCommonJs<typeof ms>('ms')(value as ms.StringValue) : undefined;
   if (parsed === undefined || !Number.isFinite(parsed)) throw new InvalidArgumentError('must be a duration with a unit, such as 90s, 10m, 2h or 1d');
   return parsed;
 }
