@@ -199,7 +199,7 @@ export async function hyperfine({ name, command, prepare, runs, warmup = 0, env,
   }
   const json = JSON.parse(await readFile(jsonFile, 'utf8'));
   const res = json.results[0];
-  return { name, command, median: res.median, min: res.min, max: res.max, mean: res.mean, times: res.times, runs: res.times.length };
+  return { name, command, median: res.median, min: res.min, max: res.max, mean: res.mean, times: res.times, runs: res.times.length, cpu: res.user + res.system };
 }
 
 export function fmtS(s) {

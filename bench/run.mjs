@@ -25,7 +25,7 @@ const P = QUICK
   ? { bigFiles: 100, smallStreams: 10, smallPer: 100, ls: 1000, redisFiles: 200, rssSmall: 20, rssLarge: 200,
       runsMigrate: 1, runsLs: 1, runsCleanup: 1, runsStartup: 5, roundsStartup: 1, warmStartup: 1, runsRedis: 1, runsRss: 1 }
   : { bigFiles: 500, smallStreams: 10, smallPer: 1000, ls: 10000, redisFiles: 1000, rssSmall: 200, rssLarge: 2048,
-      runsMigrate: 5, runsLs: 5, runsCleanup: 3, runsStartup: 30, roundsStartup: 6, warmStartup: 2, runsRedis: 3, runsRss: 1 };
+      runsMigrate: 9, runsLs: 5, runsCleanup: 3, runsStartup: 30, roundsStartup: 6, warmStartup: 2, runsRedis: 3, runsRss: 1 };
 
 // flux-storage as built by `npm run build` right before this script, copied at start (see main) so
 // that a rebuild by someone else during the run cannot change what is measured half way.
@@ -196,7 +196,7 @@ async function main() {
    */
   async function measure(list, { runs, rounds = runs, warmup = 0, prepare } = {}) {
     const perRound = Math.ceil(runs / rounds);
-    const state = list.map((item) => ({ item, times: [], requests: 0, byMethod: {}, invocations: 0, error: undefined, command: cmdline(item.words) }));
+    const state = list.map((item) => ({ item, times: [], cpuSum: 0, requests: 0, byMethod: {}, invocations: 0, error: undefined, command: cmdline(item.words) }));
     for (let round = 0; round < rounds; round++) {
       for (const st of state) {
         if (st.error) continue;
@@ -208,6 +208,7 @@ async function main() {
           continue;
         }
         st.times.push(...res.times);
+        st.cpuSum += res.cpu * res.times.length;
         st.invocations += perRound + warmup;
         const text = existsSync(requestLog) ? readFileSync(requestLog).subarray(logStart).toString('utf8') : '';
         for (const line of text.split('\n')) {
@@ -228,7 +229,7 @@ async function main() {
     return state.map((st) => {
       const base = { name: st.item.name, command: st.command, display: st.item.display, role: st.item.role ?? 'peer' };
       if (st.error) return { ...base, error: st.error };
-      const res = { ...base, median: median(st.times), min: Math.min(...st.times), max: Math.max(...st.times), mean: st.times.reduce((a, b) => a + b, 0) / st.times.length, runs: st.times.length, times: st.times };
+      const res = { ...base, median: median(st.times), min: Math.min(...st.times), max: Math.max(...st.times), mean: st.times.reduce((a, b) => a + b, 0) / st.times.length, runs: st.times.length, times: st.times, cpu: st.cpuSum / st.times.length };
       if (st.requests > 0) {
         res.requests = Math.round(st.requests / st.invocations);
         res.requestsByMethod = Object.entries(st.byMethod).map(([m, c]) => `${m} ${Math.round(c / st.invocations)}`).join(', ');
@@ -404,7 +405,7 @@ function buildReport({ scenarios, rss, totalS, machine, versions, loadStart }) {
   for (const [k, v] of Object.entries(machine)) md.push(`| ${k} | ${v} |`);
   for (const [k, v] of Object.entries(versions)) md.push(`| ${k} | ${v} |`);
   md.push('');
-  md.push(`Times are wall-clock per command from hyperfine (\`-N\`, \`--export-json\`), median / min / max over the runs shown; a prepare step (not timed) resets the state before each run. Tools are run in interleaved rounds (each tool once per round, in turn), so a load that comes and goes on the machine falls on all of them alike. Concurrency ${CONCURRENCY} for every tool that takes one (s3rver's practical limit). Load average at the start: ${loadStart}; at the end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} (other work on the machine adds noise).`, '');
+  md.push(`Times are wall-clock per command from hyperfine (\`-N\`, \`--export-json\`), median / min / max over the runs shown; a prepare step (not timed) resets the state before each run. Tools are run in interleaved rounds (each tool once per round, in turn), so a load that comes and goes on the machine falls on all of them alike. Concurrency ${CONCURRENCY} for every tool that takes one (s3rver's practical limit). Load average at the start: ${loadStart}; at the end: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} (other work on the machine adds noise). "client CPU / run" is the user + system time of the measured process (hyperfine's mean), not of the server: with the server on the same two cores, a client that spends less CPU leaves it more.`, '');
 
   const best = (rows, pred) => rows.filter((r) => !r.error && pred(r)).sort((a, b) => a.median - b.median)[0];
 
@@ -419,6 +420,7 @@ function buildReport({ scenarios, rss, totalS, machine, versions, loadStart }) {
     if (limit) cols.push(sc.slowdown ? `time ÷ ${limit.name}` : `vs limit (${limit.name})`);
     const withRequests = sc.rows.some((r) => r.requests);
     if (withRequests) cols.push('S3 requests / run');
+    cols.push('client CPU / run');
     md.push(`| ${cols.join(' | ')} |`, `| ${cols.map((c, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`);
     for (const r of sc.rows) {
       if (r.error) {
@@ -432,6 +434,7 @@ function buildReport({ scenarios, rss, totalS, machine, versions, loadStart }) {
       if (bestPeer) cells.push(ratio(bestPeer.median, r.median));
       if (limit) cells.push(sc.slowdown ? ratio(r.median, limit.median) : ratio(limit.median, r.median));
       if (withRequests) cells.push(r.requests ? `${r.requests} (${r.requestsByMethod})` : '–');
+      cells.push(fmtS(r.cpu));
       md.push(`| ${cells.join(' | ')} |`);
     }
     md.push('', 'Commands (exact):', '', ...sc.rows.map((r) => `- \`${r.display ?? r.command}\``), '');
