@@ -1,5 +1,11 @@
-// Bytes as the SDKs want them: a Buffer over the same memory, never a copy.
+// Bytes and digests as the SDKs want them.
 
+/** A Buffer over the same memory, never a copy. */
 export function asBuffer(data: Uint8Array): Buffer {
   return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** A Content-MD5 header value (base64) from a hex md5 (WriteOptions.md5), or undefined without one. */
+export function contentMd5(md5: string | undefined): string | undefined {
+  return md5 === undefined ? undefined : Buffer.from(md5, 'hex').toString('base64');
 }

@@ -2,7 +2,7 @@
 // need no temporary object; listings page through ListObjectsV2 and deletes batch 1000 keys a request.
 
 import pLimit from 'p-limit';
-import { asBuffer } from '../buffer.js';
+import { asBuffer, contentMd5 } from '../buffer.js';
 import { StorageError } from '../../errors.js';
 import { assertValidKey, assertValidPrefix, RESERVED_PREFIX } from '../../keys.js';
 import type { BackendCapabilities, BackendContext, BackendUsage, DeleteManyResult, ObjectInfo, StorageBackend, WriteOptions, WriteReceipt } from '../types.js';
@@ -53,8 +53,7 @@ export class OssBackend implements StorageBackend {
     assertValidKey(key);
     const body = asBuffer(data);
     // ali-oss copies and hashes every body for its Content-MD5 unless it is given one.
-    const contentMd5 = options.md5 === undefined ? undefined : Buffer.from(options.md5, 'hex').toString('base64');
-    const etag = await this.call('put', key, (client) => client.put(key, body, contentMd5));
+    const etag = await this.call('put', key, (client) => client.put(key, body, contentMd5(options.md5)));
     return { md5: md5FromEtag(etag, 'Normal') };
   }
 

@@ -6,7 +6,7 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import { StorageError } from '../../errors.js';
 import { assertValidKey, assertValidPrefix, partitionKeys, RESERVED_PREFIX } from '../../keys.js';
 import type { BackendCapabilities, BackendContext, BackendUsage, DeleteManyResult, ObjectInfo, StorageBackend, WriteOptions, WriteReceipt } from '../types.js';
-import { asBuffer } from '../buffer.js';
+import { asBuffer, contentMd5 } from '../buffer.js';
 import { requireCommonJs } from '../../commonjs.js';
 import { createS3Client } from './client.js';
 import { mapS3Error } from './errors.js';
@@ -74,7 +74,7 @@ export class S3Backend implements StorageBackend {
       Body: body,
       ContentLength: body.byteLength,
       ContentType: contentType(key),
-      ContentMD5: options.md5 === undefined ? undefined : Buffer.from(options.md5, 'hex').toString('base64'),
+      ContentMD5: contentMd5(options.md5),
     });
     // The store checks the body against the signed Content-MD5, so signing its SHA-256 as well
     // (what the SDK does for a Buffer body) would hash every byte a second time on the event loop.
