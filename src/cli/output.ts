@@ -129,6 +129,20 @@ export class Output {
     if (!this.quiet) this.options.stderr.write(`${this.paint('yellow', 'warning:')} ${this.redact(text)}\n`);
   }
 
+  /**
+   * Failures of a batch, one error line per cause (pool, code and reason) with the count and a few
+   * examples, largest group first: `9,900 segments not deleted from s3: Timeout (...), e.g. a, b, c
+   * and 9,897 more`. `head(count, pool)` says what failed, e.g. with countOf(count, 'segment').
+   * Always shown, under --json too (on stderr); the JSON document keeps every failure itself.
+   */
+  errorsByCause(failures: readonly FailedItem[], head: (count: number, pool: string | undefined) => string, examples = 3): void {
+    for (const group of groupByCause(failures)) {
+      const shown = group.items.slice(0, examples).join(', ');
+      const more = group.items.length > examples ? ` and ${formatCount(group.items.length - examples)} more` : '';
+      this.error(`${head(group.items.length, group.pool)}: ${group.cause}, ${group.items.length === 1 ? '' : 'e.g. '}${shown}${more}`);
+    }
+  }
+
   /** An error line on stderr, always shown. */
   error(error: unknown, hint?: string): void {
     const message = isStorageError(error) ? error.message : error instanceof Error ? error.message : String(error);
@@ -162,6 +176,52 @@ export class Output {
   }
 }
 
+/** One failed item of a batch: what it is (a key, `segment 42`) and why it failed. */
+export interface FailedItem {
+  item: string;
+  error: unknown;
+}
+
+export interface CauseGroup {
+  /** The pool named by the errors of the group, if any. */
+  pool: string | undefined;
+  /** `Timeout (delete did not answer within 15000 ms)`: the code and the reason, without the key. */
+  cause: string;
+  items: string[];
+}
+
+/**
+ * Failures grouped by pool and cause, largest group first (ties in order of first appearance).
+ * The cause is the error's code and its message without the key, so 9,900 timeouts of one pool
+ * are one group while a timeout and a refusal are two.
+ */
+export function groupByCause(failures: readonly FailedItem[]): CauseGroup[] {
+  const groups = new Map<string, CauseGroup>();
+  for (const { item, error } of failures) {
+    const storageError = isStorageError(error) ? error : undefined;
+    const pool = storageError?.pool;
+    const message = storageError?.detail ?? (error instanceof Error ? error.message : String(error));
+    const key = storageError?.key;
+    const reason = oneLine(key === undefined || key === '' ? message : withoutWord(message, key)).replace(/ {2,}/g, ' ').trim();
+    const cause = storageError === undefined ? reason : reason === '' ? storageError.code : `${storageError.code} (${reason})`;
+    const id = `${pool ?? ''}\u0000${cause}`;
+    let group = groups.get(id);
+    if (group === undefined) groups.set(id, (group = { pool, cause, items: [] }));
+    group.items.push(item);
+  }
+  return [...groups.values()].sort((a, b) => b.items.length - a.items.length);
+}
+
+/** 9900 → "9,900" (not toLocaleString: its ICU data costs about 20 ms to load). */
+export function formatCount(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
+/** "1 segment", "9,900 segments". */
+export function countOf(n: number, noun: string, plural = `${noun}s`): string {
+  return `${formatCount(n)} ${n === 1 ? noun : plural}`;
+}
+
 export function formatBytes(bytes: number | null): string {
   // No fraction-digit options: they make pretty-bytes call toLocaleString, whose ICU data costs
   // about 20 ms to load on the first call (measured in the start-up benchmark).
@@ -170,6 +230,12 @@ export function formatBytes(bytes: number | null): string {
 
 export function formatDate(date: Date): string {
   return date.toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+}
+
+/** `text` without `word` where it stands alone (bounded by spaces, quotes, brackets or the ends). */
+function withoutWord(text: string, word: string): string {
+  const escaped = word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return text.replace(new RegExp(`(?<=^|[\\s"'(])${escaped}(?=$|[\\s"'),:;])`, 'g'), '');
 }
 
 function oneLine(text: string): string {

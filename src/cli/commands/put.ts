@@ -8,7 +8,7 @@ import { StorageError } from '../../errors.js';
 import { assertStreamName, parseSegmentId } from '../../segments/layout.js';
 import type { CommandContext } from '../context.js';
 import { EXIT, exitCodeFor } from '../exit-codes.js';
-import { formatBytes } from '../output.js';
+import { countOf, formatBytes } from '../output.js';
 import type { Program } from '../program.js';
 
 interface PutOptions {
@@ -75,7 +75,6 @@ async function put(ctx: CommandContext, stream: string, files: string[], options
       return { file: item.file, stream, id: item.id, key: saved.key, pool: saved.pool, size: data.length, failedOver: saved.failedOver, error: null };
     } catch (error) {
       ctx.fail(exitCodeFor(error) === EXIT.usage ? EXIT.usage : EXIT.failed);
-      ctx.out.error(error);
       return { file: item.file, stream, id: item.id, key: null, pool: null, size: null, failedOver: [], error };
     }
   });
@@ -84,6 +83,7 @@ async function put(ctx: CommandContext, stream: string, files: string[], options
     await Promise.all(items.filter((item) => item.kind === kind).map(async (item) => stored.set(item, await store(item))));
   }
   const results = items.map((item) => stored.get(item)!);
+  ctx.out.errorsByCause(results.filter((r) => r.error !== null).map((r) => ({ item: r.file, error: r.error })), (count, pool) => `${countOf(count, 'file')} not stored${pool === undefined ? '' : ` in ${pool}`}`);
   if (ctx.out.json) return ctx.out.printJson({ segments: results });
   if (ctx.out.quiet) return;
   await ctx.out.table(

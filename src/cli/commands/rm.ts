@@ -4,6 +4,7 @@ import { isStorageError } from '../../errors.js';
 import { assertStreamName, parseSegmentId } from '../../segments/layout.js';
 import type { CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
+import { countOf } from '../output.js';
 import type { Program } from '../program.js';
 
 async function rm(ctx: CommandContext, stream: string, idTexts: string[], options: { pool?: string }): Promise<void> {
@@ -23,10 +24,10 @@ async function rm(ctx: CommandContext, stream: string, idTexts: string[], option
       } else {
         failed.push({ id, error });
         ctx.fail(EXIT.failed);
-        ctx.out.error(error);
       }
     }
   }
+  ctx.out.errorsByCause(failed.map((f) => ({ item: `${f.id}`, error: f.error })), (count, pool) => `${countOf(count, 'segment')} of ${stream} not deleted${pool === undefined ? '' : ` from ${pool}`}`);
   if (ctx.out.json) return ctx.out.printJson({ stream, removed, notFound, failed });
   if (!ctx.out.quiet) for (const r of removed) ctx.out.print(`removed segment ${r.id} from ${r.deletedFrom.join(', ')}`);
   for (const id of notFound) ctx.out.error(`segment ${id} of ${stream}: no pool holds it`);
