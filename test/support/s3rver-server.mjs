@@ -20,7 +20,8 @@
 import { createHash } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import S3rver from 's3rver';
 
@@ -55,6 +56,28 @@ function logRequest(req) {
   else appendFileSync(requestLog, line);
 }
 
+/**
+ * Replaces the store's putObject: s3rver 3.7.1 resolves it (and so answers the PUT) as soon as the body
+ * is handed to a write stream, before the file is written, so a client could read a short object
+ * right after a successful PUT. Here the body is written whole to a temporary file (not listed: its
+ * name does not end in the store's object suffix), renamed over the object, and its metadata written,
+ * all before the answer.
+ */
+function durablePutObject(store) {
+  let sequence = 0;
+  store.putObject = async (object) => {
+    const body = Buffer.isBuffer(object.content) ? object.content : Buffer.concat(await object.content.toArray());
+    const objectPath = store.getResourcePath(object.bucket, object.key, 'object');
+    await mkdir(path.dirname(objectPath), { recursive: true });
+    const temporary = `${objectPath}.${process.pid}.${(sequence += 1)}.partial`;
+    await writeFile(temporary, body);
+    await rename(temporary, objectPath);
+    const md5 = createHash('md5').update(body).digest('hex');
+    await store.putMetadata(object.bucket, object.key, object.metadata, md5);
+    return { size: body.length, md5 };
+  };
+}
+
 /** Wraps the store's putObject: the body (s3rver hands it the request stream) is read whole first. */
 function checkContentMd5(store) {
   const S3Error = createRequire(import.meta.url)('s3rver/lib/models/error.js');
@@ -81,6 +104,7 @@ const server = new S3rver({
   silent: true,
   configureBuckets: values.bucket.map((name) => ({ name })),
 });
+durablePutObject(server.store);
 if (values['check-content-md5']) checkContentMd5(server.store);
 const address = await server.run();
 // prependListener: the line is written before s3rver sees the request, so before any answer.

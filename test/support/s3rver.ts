@@ -40,6 +40,8 @@ export interface S3TestServer {
   readonly endpoint: string;
   readonly port: number;
   readonly bucket: string;
+  /** The folder s3rver keeps its buckets in (an object is `<directory>/<bucket>/<key>._S3rver_object`). */
+  readonly directory: string;
   readonly accessKeyId: 'S3RVER';
   readonly secretAccessKey: 'S3RVER';
   poolOptions(extra?: Record<string, unknown>): S3PoolOptions;
@@ -128,6 +130,7 @@ export async function startS3Server(): Promise<S3TestServer> {
     endpoint,
     port,
     bucket,
+    directory: dataDir,
     accessKeyId: 'S3RVER',
     secretAccessKey: 'S3RVER',
     poolOptions: (extra = {}) => ({
