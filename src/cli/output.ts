@@ -158,8 +158,20 @@ export class Output {
     if (this.quiet) return { update: () => undefined, stop: () => undefined };
     if (this.stderrIsTerminal && !(this.options.env.CI === 'true')) {
       const { default: ora } = await import('ora');
-      const spinner = ora({ text, stream: this.options.stderr, isEnabled: true }).start();
-      return { update: (next) => (spinner.text = this.redact(next)), stop: () => spinner.stop() };
+      // discardStdin off: ora would put the terminal in raw mode, where Ctrl-C is a byte on stdin
+      // (which ora never reads: stdin stays paused) instead of SIGINT, so Ctrl-C did nothing.
+      const spinner = ora({ text, stream: this.options.stderr, isEnabled: true, discardStdin: false }).start();
+      // A process ended by Ctrl-C (process.exit in main.ts) leaves no spinner frame on the screen;
+      // the cursor ora hid is shown again by its own exit hook.
+      const clear = (): void => void spinner.stop();
+      process.once('exit', clear);
+      return {
+        update: (next) => (spinner.text = this.redact(next)),
+        stop: () => {
+          process.off('exit', clear);
+          spinner.stop();
+        },
+      };
     }
     let latest = text;
     let lastShown = '';
