@@ -21,6 +21,11 @@ export interface BackendCapabilities {
   readonly checksWriteMd5: boolean;
   /** The backend (or its SDK) retries transient failures itself; the retry layer then stays out. */
   readonly nativeRetry: boolean;
+  /**
+   * Most calls the backend serves at once (S3: its socket pool). The layers queue further calls
+   * before the deadline starts, so a call's deadline runs only once it has a slot; unset: no limit.
+   */
+  readonly maxInFlight?: number | undefined;
 }
 
 /** What stat() and list() report of one object. */
@@ -45,8 +50,20 @@ export interface WriteReceipt {
   readonly md5?: string | undefined;
 }
 
+/**
+ * What every call takes. An aborted call (signal fired before or during it) rejects with a
+ * StorageError: the signal's reason when that is a StorageError (the timeout layer aborts an
+ * attempt with a Timeout), Interrupted otherwise (the caller gave up). It settles promptly (well
+ * under a second) and, once settled, no longer uses anything it was lent (a write's data, a read's
+ * `into`) and will not change the store any more, with one exception stated by the backend: a
+ * command already handed to a server that runs commands of one connection in order (Redis).
+ */
+export interface CallOptions {
+  readonly signal?: AbortSignal | undefined;
+}
+
 /** What the caller of a write may tell the backend about the data. */
-export interface WriteOptions {
+export interface WriteOptions extends CallOptions {
   /**
    * Lowercase hex md5 of the data, when the caller has it anyway. Stores that check a body on
    * receipt (capabilities.checksWriteMd5: S3 and OSS, by Content-MD5) refuse a body that does not
@@ -57,7 +74,7 @@ export interface WriteOptions {
 }
 
 /** What the caller of a read may offer the backend. */
-export interface ReadOptions {
+export interface ReadOptions extends CallOptions {
   /**
    * A buffer the backend may read the object into instead of allocating one, when the object is
    * smaller than it; the result is then a view of its start. The caller must not change the
@@ -95,37 +112,41 @@ export interface StorageBackend {
   read(key: string, options?: ReadOptions): Promise<Buffer>;
 
   /** Removes the object. Deleting a key that does not exist succeeds. */
-  delete(key: string): Promise<void>;
+  delete(key: string, options?: CallOptions): Promise<void>;
 
   /**
    * Removes every key given, in as few requests as the backend allows (see capabilities). Missing
    * keys count as deleted. Failures are reported per key in the result, not thrown; it throws only
    * when it could not try at all.
    */
-  deleteMany(keys: readonly string[]): Promise<DeleteManyResult>;
+  deleteMany(keys: readonly string[], options?: CallOptions): Promise<DeleteManyResult>;
 
   /**
    * Every object whose key starts with `prefix`, at any depth, as full keys with their size and
    * modified time, streamed page by page so a listing of millions is never held at once. `prefix`
    * is '' (everything) or a folder ending in `/`. A prefix with nothing under it yields nothing.
    * The order is unspecified. Keys under RESERVED_PREFIX and temporary files are never yielded.
-   * A listing that fails part way throws; it never ends early as if it were complete.
+   * A listing that fails part way throws; it never ends early as if it were complete. The signal
+   * covers the whole walk: once it fires, the pending page rejects as any aborted call does.
    */
-  list(prefix: string): AsyncIterable<ObjectInfo>;
+  list(prefix: string, options?: CallOptions): AsyncIterable<ObjectInfo>;
 
   /**
    * True when an object exists under `key`, false only when it does not. Any other failure
    * (network, permission, timeout) throws: "could not tell" never reads as "absent".
    */
-  exists(key: string): Promise<boolean>;
+  exists(key: string, options?: CallOptions): Promise<boolean>;
 
   /** Size, modified time and md5 where known. Throws NotFound when there is no object. */
-  stat(key: string): Promise<ObjectInfo>;
+  stat(key: string, options?: CallOptions): Promise<ObjectInfo>;
 
   /** Used and total bytes, or nulls where unknown (never blocks writes). */
-  usage(): Promise<BackendUsage>;
+  usage(options?: CallOptions): Promise<BackendUsage>;
 
-  /** Releases connections and clients. Safe to call twice; no method is called after it. */
+  /**
+   * Releases connections and clients, destroying sockets still open, so a process can exit at
+   * once. Safe to call twice; no method is called after it.
+   */
   close(): Promise<void>;
 }
 
@@ -135,4 +156,9 @@ export interface BackendContext {
   readonly poolName: string;
   /** Folder that relative paths in the options are resolved against (the config file's folder). */
   readonly baseDir: string;
+  /**
+   * The pool's deadline of one attempt (the timeout layer's), when the backend is built for a pool:
+   * a backend fits its own timers (an SDK's request timeout) inside it.
+   */
+  readonly timeoutMs?: number | undefined;
 }

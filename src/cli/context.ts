@@ -66,7 +66,9 @@ export class CommandContext {
     const { config, baseDir } = await this.config();
     const only = options.pools ?? (options.pool === undefined ? undefined : [options.pool]);
     const { openStorage } = await import('../config/open.js');
-    const storage = await openStorage(config, { baseDir, ...(only === undefined ? {} : { only }) });
+    // Every backend call of the command is tied to the CLI's signal: Ctrl-C (or SIGTERM, SIGHUP)
+    // aborts calls in flight instead of waiting for them.
+    const storage = await openStorage(config, { baseDir, signal: this.io.signal, ...(only === undefined ? {} : { only }) });
     this.opened.push(storage);
     return storage;
   }

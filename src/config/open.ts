@@ -12,6 +12,11 @@ export interface OpenOptions {
   baseDir?: string;
   /** Build only these pools (so a command on a local pool never loads a cloud SDK). */
   only?: readonly string[];
+  /**
+   * Every backend call of the storage is aborted when this fires (the CLI's Ctrl-C, SIGTERM,
+   * SIGHUP): calls in flight reject with Interrupted, and none is retried.
+   */
+  signal?: AbortSignal | undefined;
 }
 
 export async function openStorage(config: FluxConfig, options: OpenOptions = {}): Promise<SegmentStorage> {
@@ -23,7 +28,12 @@ export async function openStorage(config: FluxConfig, options: OpenOptions = {})
     }
   }
   const pools = await Promise.all(
-    wanted.map(async ({ backend, ...poolConfig }) => new StoragePool(poolConfig, await createBackend(backend, { poolName: poolConfig.name, baseDir }))),
+    wanted.map(
+      async ({ backend, ...poolConfig }) =>
+        new StoragePool(poolConfig, await createBackend(backend, { poolName: poolConfig.name, baseDir, timeoutMs: poolConfig.timeoutMs }), {
+          signal: options.signal,
+        }),
+    ),
   );
   return new SegmentStorage(new StorageManager(pools), config.layout);
 }

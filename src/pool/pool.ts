@@ -2,7 +2,7 @@
 // call goes through the layers (timeout, retry) and is counted here; errors gain the pool's name.
 
 import { hostname } from 'node:os';
-import type { BackendUsage, DeleteManyResult, ObjectInfo, ReadOptions, StorageBackend, WriteOptions, WriteReceipt } from '../backends/types.js';
+import type { BackendUsage, CallOptions, DeleteManyResult, ObjectInfo, ReadOptions, StorageBackend, WriteOptions, WriteReceipt } from '../backends/types.js';
 import { StorageError, toStorageError } from '../errors.js';
 import { RESERVED_PREFIX } from '../keys.js';
 import { applyLayers } from '../layers/index.js';
@@ -46,10 +46,11 @@ export class StoragePool {
   private readonly tracker = new HealthTracker();
   private cachedUsage: { at: number; usage: Promise<PoolUsage> } | undefined;
 
-  constructor(config: PoolConfig, backend: StorageBackend) {
+  /** `options.signal` aborts every call of this pool when it fires (a CLI's Ctrl-C). */
+  constructor(config: PoolConfig, backend: StorageBackend, options: { signal?: AbortSignal | undefined } = {}) {
     this.config = config;
     this.name = config.name;
-    this.backend = applyLayers(backend, config);
+    this.backend = applyLayers(backend, { timeoutMs: config.timeoutMs, retries: config.retries, signal: options.signal });
   }
 
   get type(): string {
@@ -76,28 +77,28 @@ export class StoragePool {
     return this.track(key, () => this.backend.read(key, options), (data) => ({ read: data.length }));
   }
 
-  delete(key: string): Promise<void> {
-    return this.track(key, () => this.backend.delete(key));
+  delete(key: string, options?: CallOptions): Promise<void> {
+    return this.track(key, () => this.backend.delete(key, options));
   }
 
-  async deleteMany(keys: readonly string[]): Promise<DeleteManyResult> {
-    const result = await this.track(undefined, () => this.backend.deleteMany(keys));
+  async deleteMany(keys: readonly string[], options?: CallOptions): Promise<DeleteManyResult> {
+    const result = await this.track(undefined, () => this.backend.deleteMany(keys, options));
     return { deleted: result.deleted, failed: result.failed.map(({ key, error }) => ({ key, error: this.named(error, key) })) };
   }
 
-  exists(key: string): Promise<boolean> {
-    return this.track(key, () => this.backend.exists(key));
+  exists(key: string, options?: CallOptions): Promise<boolean> {
+    return this.track(key, () => this.backend.exists(key, options));
   }
 
-  stat(key: string): Promise<ObjectInfo> {
-    return this.track(key, () => this.backend.stat(key));
+  stat(key: string, options?: CallOptions): Promise<ObjectInfo> {
+    return this.track(key, () => this.backend.stat(key, options));
   }
 
   /** Every object under `prefix`, streamed; a failure part way throws with the pool named. */
-  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+  async *list(prefix: string, options?: CallOptions): AsyncIterable<ObjectInfo> {
     const started = performance.now();
     try {
-      yield* this.backend.list(prefix);
+      yield* this.backend.list(prefix, options);
       this.tracker.record(true, performance.now() - started);
     } catch (error) {
       this.tracker.record(!countsAgainstPool(error), performance.now() - started);

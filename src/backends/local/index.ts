@@ -7,7 +7,8 @@ import path from 'node:path';
 import pLimit from 'p-limit';
 import { StorageError } from '../../errors.js';
 import { assertValidKey, assertValidPrefix, RESERVED_PREFIX } from '../../keys.js';
-import type { BackendCapabilities, BackendContext, BackendUsage, DeleteManyResult, ObjectInfo, ReadOptions, StorageBackend, WriteReceipt } from '../types.js';
+import type { BackendCapabilities, BackendContext, BackendUsage, CallOptions, DeleteManyResult, ObjectInfo, ReadOptions, StorageBackend, WriteOptions, WriteReceipt } from '../types.js';
+import { abortError, throwIfAborted } from '../abort.js';
 import { errnoCode, mapLocalError } from './errors.js';
 import type { LocalOptions } from './options.js';
 
@@ -49,15 +50,19 @@ export class LocalBackend implements StorageBackend {
     return full;
   }
 
-  async write(key: string, data: Uint8Array): Promise<WriteReceipt> {
+  async write(key: string, data: Uint8Array, options: WriteOptions = {}): Promise<WriteReceipt> {
     const target = this.resolve(key);
+    const { signal } = options;
     try {
+      throwIfAborted(signal);
       await this.ensureTmpDir();
       const tmp = path.join(this.tmpDir, `${process.pid}.${(tmpSequence++).toString(36)}.${Math.random().toString(36).slice(2, 10)}`);
       const handle = await open(tmp, 'w');
       try {
-        await handle.writeFile(data);
+        await handle.writeFile(data, { signal });
         if (this.options.fsync) await handle.datasync();
+        // An aborted write is never renamed into place: it cannot land after the caller gave up.
+        throwIfAborted(signal);
       } catch (error) {
         await handle.close();
         await unlink(tmp).catch(() => undefined);
@@ -67,38 +72,41 @@ export class LocalBackend implements StorageBackend {
       await this.renameIntoPlace(tmp, target);
       return {};
     } catch (error) {
-      throw await this.mapError(error, key);
+      throw await this.mapError(error, key, signal);
     }
   }
 
   async read(key: string, options: ReadOptions = {}): Promise<Buffer> {
     const file = this.resolve(key);
+    const { signal } = options;
     try {
-      if (options.into === undefined) return await readFile(file);
-      return await readInto(file, options.into);
+      throwIfAborted(signal);
+      if (options.into === undefined) return await readFile(file, { signal });
+      return await readInto(file, options.into, signal);
     } catch (error) {
-      throw await this.mapError(error, key);
+      throw await this.mapError(error, key, signal);
     }
   }
 
-  async delete(key: string): Promise<void> {
+  async delete(key: string, options: CallOptions = {}): Promise<void> {
     const file = this.resolve(key);
     try {
+      throwIfAborted(options.signal);
       await unlink(file);
     } catch (error) {
-      const mapped = await this.mapError(error, key);
+      const mapped = await this.mapError(error, key, options.signal);
       if (mapped.code !== 'NotFound') throw mapped;
     }
   }
 
-  async deleteMany(keys: readonly string[]): Promise<DeleteManyResult> {
+  async deleteMany(keys: readonly string[], options: CallOptions = {}): Promise<DeleteManyResult> {
     const limit = pLimit(this.options.concurrency);
     const result: DeleteManyResult = { deleted: [], failed: [] };
     await Promise.all(
       keys.map((key) =>
         limit(async () => {
           try {
-            await this.delete(key);
+            await this.delete(key, options);
             result.deleted.push(key);
           } catch (error) {
             result.failed.push({ key, error: error as Error });
@@ -109,12 +117,14 @@ export class LocalBackend implements StorageBackend {
     return result;
   }
 
-  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+  async *list(prefix: string, options: CallOptions = {}): AsyncIterable<ObjectInfo> {
     assertValidPrefix(prefix);
+    const { signal } = options;
     const start = prefix === '' ? this.root : this.resolve(prefix.slice(0, -1));
     const limit = pLimit(this.options.concurrency);
     const folders = [{ dir: start, keyPrefix: prefix }];
     for (let folder = folders.pop(); folder !== undefined; folder = folders.pop()) {
+      throwIfAborted(signal, { backend: this.type, key: prefix });
       let handle: Dir;
       try {
         handle = await opendir(folder.dir, { bufferSize: 256 });
@@ -140,11 +150,13 @@ export class LocalBackend implements StorageBackend {
     }
   }
 
-  async exists(key: string): Promise<boolean> {
+  async exists(key: string, options: CallOptions = {}): Promise<boolean> {
+    throwIfAborted(options.signal, { backend: this.type, key });
     return (await this.statOrNull(key)) !== null;
   }
 
-  async stat(key: string): Promise<ObjectInfo> {
+  async stat(key: string, options: CallOptions = {}): Promise<ObjectInfo> {
+    throwIfAborted(options.signal, { backend: this.type, key });
     const info = await this.statOrNull(key);
     if (info === null) throw new StorageError('NotFound', 'no such object', { backend: this.type, key });
     return info;
@@ -212,7 +224,8 @@ export class LocalBackend implements StorageBackend {
    * A filesystem error as a StorageError. "Not a directory" means NotFound when some part of the
    * key is a file, but Unavailable when the root itself is not a folder (a broken pool).
    */
-  private async mapError(error: unknown, key: string | undefined): Promise<StorageError> {
+  private async mapError(error: unknown, key: string | undefined, signal?: AbortSignal): Promise<StorageError> {
+    if (signal?.aborted === true) return abortError(signal, { backend: this.type, key });
     const code = errnoCode(error);
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'EEXIST') {
       const rootProblem = await this.rootProblem();
@@ -237,16 +250,17 @@ export class LocalBackend implements StorageBackend {
  * Reads a file into the start of `into` when it is smaller than `into` (a read that fills it means
  * the file is at least as big, perhaps growing: then it is read whole into a new buffer).
  */
-async function readInto(file: string, into: Buffer): Promise<Buffer> {
+async function readInto(file: string, into: Buffer, signal: AbortSignal | undefined): Promise<Buffer> {
   const handle = await open(file, 'r');
   try {
     let total = 0;
     while (total < into.length) {
+      throwIfAborted(signal);
       const { bytesRead } = await handle.read(into, total, into.length - total, total);
       if (bytesRead === 0) return into.subarray(0, total);
       total += bytesRead;
     }
-    return await readFile(handle);
+    return await readFile(handle, { signal });
   } finally {
     await handle.close();
   }

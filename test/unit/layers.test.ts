@@ -1,0 +1,296 @@
+// The layers' contract (src/layers): each attempt is aborted when its deadline fires, the layer's
+// promise settles only after the attempt settled, retries stop when the caller aborts, a caller's
+// abort rejects with Interrupted, and a call's deadline starts only once it has a slot.
+
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { LocalBackend } from '../../src/backends/local/index.js';
+import type { BackendCapabilities, CallOptions, ObjectInfo, StorageBackend } from '../../src/backends/types.js';
+import { StorageError } from '../../src/errors.js';
+import { applyLayers, mayStillBeRunning, retrying } from '../../src/layers/index.js';
+import { POOL_DEFAULTS, StoragePool } from '../../src/pool/pool.js';
+
+interface Attempt {
+  key: string;
+  signal: AbortSignal | undefined;
+  startedAt: number;
+  settledAt: number | undefined;
+  settle(error?: Error): void;
+}
+
+/**
+ * A backend whose calls the test holds open and settles: each call is an Attempt, which settles
+ * `settleDelayMs` after its signal fires (a backend that honours abort, a little late) or never
+ * when `ignoreAbort` is set.
+ */
+class HeldBackend implements StorageBackend {
+  readonly type = 'held';
+  readonly capabilities: BackendCapabilities;
+  readonly attempts: Attempt[] = [];
+  constructor(
+    private readonly behaviour: { settleDelayMs?: number; ignoreAbort?: boolean; failWith?: () => Error; maxInFlight?: number } = {},
+  ) {
+    this.capabilities = {
+      batchDelete: false,
+      maxBatchDelete: 1,
+      ttl: false,
+      usage: false,
+      md5: false,
+      checksWriteMd5: false,
+      nativeRetry: false,
+      maxInFlight: behaviour.maxInFlight,
+    };
+  }
+
+  private hold<T>(key: string, options: CallOptions | undefined, value: T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const failure = this.behaviour.failWith;
+      const attempt: Attempt = {
+        key,
+        signal: options?.signal,
+        startedAt: performance.now(),
+        settledAt: undefined,
+        settle: (error) => {
+          if (attempt.settledAt !== undefined) return;
+          attempt.settledAt = performance.now();
+          if (error === undefined) resolve(value);
+          else reject(error);
+        },
+      };
+      this.attempts.push(attempt);
+      if (failure !== undefined) {
+        attempt.settle(failure());
+        return;
+      }
+      if (this.behaviour.ignoreAbort === true) return;
+      options?.signal?.addEventListener('abort', () => {
+        setTimeout(() => attempt.settle(options.signal!.reason as Error), this.behaviour.settleDelayMs ?? 0);
+      });
+    });
+  }
+
+  write(key: string, _data: Uint8Array, options?: CallOptions) {
+    return this.hold(key, options, {});
+  }
+  read(key: string, options?: CallOptions) {
+    return this.hold(key, options, Buffer.from('x'));
+  }
+  delete(key: string, options?: CallOptions) {
+    return this.hold(key, options, undefined);
+  }
+  deleteMany(keys: readonly string[], options?: CallOptions) {
+    return this.hold('*', options, { deleted: [...keys], failed: [] });
+  }
+  exists(key: string, options?: CallOptions) {
+    return this.hold(key, options, true);
+  }
+  stat(key: string, options?: CallOptions) {
+    return this.hold(key, options, { key, size: 1, modified: new Date() });
+  }
+  usage(options?: CallOptions) {
+    return this.hold('usage', options, { usedBytes: null, totalBytes: null });
+  }
+  list(prefix: string, options?: CallOptions): AsyncIterable<ObjectInfo> {
+    const self = this;
+    return (async function* () {
+      yield await self.hold(`${prefix}page`, options, { key: `${prefix}a.ts`, size: 1, modified: new Date() });
+    })();
+  }
+  async close() {}
+}
+
+async function settleTime<T>(promise: Promise<T>): Promise<{ error: unknown; at: number }> {
+  try {
+    await promise;
+    return { error: undefined, at: performance.now() };
+  } catch (error) {
+    return { error, at: performance.now() };
+  }
+}
+
+describe('the timeout layer', () => {
+  it('aborts the attempt when its deadline fires, and settles only after the attempt settled', async () => {
+    const inner = new HeldBackend({ settleDelayMs: 150 });
+    const layered = applyLayers(inner, { timeoutMs: 100, retries: 0 });
+    const { error, at } = await settleTime(layered.write('a/b.ts', Buffer.from('data')));
+    expect((error as StorageError).code).toBe('Timeout');
+    expect(inner.attempts).toHaveLength(1);
+    const attempt = inner.attempts[0]!;
+    expect(attempt.signal?.aborted).toBe(true);
+    expect((attempt.signal?.reason as StorageError).code).toBe('Timeout');
+    expect(attempt.settledAt).toBeDefined();
+    expect(at).toBeGreaterThanOrEqual(attempt.settledAt!);
+  });
+
+  it('gives every call an attempt signal, even when the caller passed none', async () => {
+    const inner = new HeldBackend();
+    const layered = applyLayers(inner, { timeoutMs: 5000, retries: 0 });
+    const calls = [layered.delete('a/1.ts'), layered.exists('a/2.ts'), layered.stat('a/3.ts'), layered.deleteMany(['a/4.ts']), layered.usage()];
+    expect(inner.attempts.every((a) => a.signal instanceof AbortSignal && !a.signal.aborted)).toBe(true);
+    for (const attempt of inner.attempts) attempt.settle();
+    await Promise.all(calls);
+  });
+
+  it('a listing page that misses its deadline aborts the listing and rejects Timeout after it settled', async () => {
+    const inner = new HeldBackend({ settleDelayMs: 50 });
+    const layered = applyLayers(inner, { timeoutMs: 100, retries: 0 });
+    const walk = (async () => {
+      for await (const entry of layered.list('a/')) void entry;
+    })();
+    const { error, at } = await settleTime(walk);
+    expect((error as StorageError).code).toBe('Timeout');
+    expect(inner.attempts[0]!.signal?.aborted).toBe(true);
+    expect(at).toBeGreaterThanOrEqual(inner.attempts[0]!.settledAt!);
+  });
+
+  it('rejects with Interrupted when the caller aborts, after the attempt settled', async () => {
+    const inner = new HeldBackend({ settleDelayMs: 100 });
+    const layered = applyLayers(inner, { timeoutMs: 10_000, retries: 2 });
+    const caller = new AbortController();
+    const reading = settleTime(layered.read('a/b.ts', { signal: caller.signal }));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    caller.abort();
+    const { error, at } = await reading;
+    expect((error as StorageError).code).toBe('Interrupted');
+    expect(inner.attempts).toHaveLength(1);
+    expect(inner.attempts[0]!.signal?.aborted).toBe(true);
+    expect(at).toBeGreaterThanOrEqual(inner.attempts[0]!.settledAt!);
+  });
+
+  it('stops waiting for an attempt that ignores its abort, and then never retries it', async () => {
+    const inner = new HeldBackend({ ignoreAbort: true });
+    const layered = applyLayers(inner, { timeoutMs: 50, retries: 3 });
+    const started = performance.now();
+    const { error } = await settleTime(layered.write('a/b.ts', Buffer.from('data')));
+    expect((error as StorageError).code).toBe('Timeout');
+    expect((error as StorageError).retryable).toBe(false);
+    expect(mayStillBeRunning(error)).toBe(true);
+    expect(inner.attempts).toHaveLength(1);
+    expect(performance.now() - started).toBeLessThan(5000);
+  });
+
+  it('keeps an error that is not the layer’s as it is', async () => {
+    const inner = new HeldBackend({ failWith: () => new StorageError('NotFound', 'no such object') });
+    const layered = applyLayers(inner, { timeoutMs: 1000, retries: 2 });
+    const { error } = await settleTime(layered.read('a/b.ts'));
+    expect((error as StorageError).code).toBe('NotFound');
+    expect(mayStillBeRunning(error)).toBe(false);
+    expect(inner.attempts).toHaveLength(1);
+  });
+});
+
+describe('the retry layer', () => {
+  it('retries a timed-out attempt only after it settled, each with a fresh signal', async () => {
+    const inner = new HeldBackend({ settleDelayMs: 30 });
+    const layered = applyLayers(inner, { timeoutMs: 50, retries: 2 });
+    const { error } = await settleTime(layered.write('a/b.ts', Buffer.from('data')));
+    expect((error as StorageError).code).toBe('Timeout');
+    expect(inner.attempts).toHaveLength(3);
+    const signals = new Set(inner.attempts.map((a) => a.signal));
+    expect(signals.size).toBe(3);
+    // No attempt started before the one before it had settled: a late write never lands after a newer one.
+    for (let i = 1; i < inner.attempts.length; i++) {
+      expect(inner.attempts[i]!.startedAt).toBeGreaterThanOrEqual(inner.attempts[i - 1]!.settledAt!);
+    }
+  });
+
+  it('does not retry once the caller aborted, and its backoff sleep ends at the abort', async () => {
+    const caller = new AbortController();
+    let calls = 0;
+    const started = performance.now();
+    const outcome = settleTime(
+      retrying(
+        { retries: 5, baseDelayMs: 60_000 },
+        async () => {
+          calls++;
+          throw new StorageError('Unavailable', 'down');
+        },
+        caller.signal,
+      ),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    caller.abort();
+    const { error } = await outcome;
+    expect((error as StorageError).code).toBe('Interrupted');
+    expect(calls).toBe(1);
+    expect(performance.now() - started).toBeLessThan(5000);
+  });
+
+  it('never starts an attempt for a signal that already fired', async () => {
+    const inner = new HeldBackend();
+    const layered = applyLayers(inner, { timeoutMs: 1000, retries: 2 });
+    const { error } = await settleTime(layered.read('a/b.ts', { signal: AbortSignal.abort() }));
+    expect((error as StorageError).code).toBe('Interrupted');
+    expect(inner.attempts).toHaveLength(0);
+  });
+});
+
+describe('the scope signal (openStorage / StoragePool)', () => {
+  it('aborts every call in flight of the pool, which rejects Interrupted', async () => {
+    const inner = new HeldBackend();
+    const scope = new AbortController();
+    const pool = new StoragePool({ ...POOL_DEFAULTS, name: 'held', timeoutMs: 10_000 }, inner, { signal: scope.signal });
+    const calls = [settleTime(pool.read('a/1.ts')), settleTime(pool.write('a/2.ts', Buffer.from('x'))), settleTime(pool.delete('a/3.ts'))];
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    scope.abort();
+    const outcomes = await Promise.all(calls);
+    expect(outcomes.map((o) => (o.error as StorageError).code)).toEqual(['Interrupted', 'Interrupted', 'Interrupted']);
+    expect(inner.attempts.every((a) => a.signal?.aborted === true)).toBe(true);
+  });
+});
+
+describe('the in-flight limit', () => {
+  it('starts a call’s deadline only once it has a slot', async () => {
+    const inner = new HeldBackend({ maxInFlight: 1 });
+    const layered = applyLayers(inner, { timeoutMs: 300, retries: 0 });
+    const first = layered.read('a/1.ts');
+    const second = settleTime(layered.read('a/2.ts'));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(inner.attempts).toHaveLength(1);
+    inner.attempts[0]!.settle();
+    await first;
+    // The second call waited 200 ms for its slot, and still has its whole deadline.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(inner.attempts).toHaveLength(2);
+    expect(inner.attempts[1]!.signal?.aborted).toBe(false);
+    inner.attempts[1]!.settle();
+    expect((await second).error).toBeUndefined();
+  });
+
+  it('a call waiting for a slot rejects Interrupted at once when its caller aborts', async () => {
+    const inner = new HeldBackend({ maxInFlight: 1 });
+    const layered = applyLayers(inner, { timeoutMs: 10_000, retries: 0 });
+    const first = layered.read('a/1.ts');
+    const caller = new AbortController();
+    const second = settleTime(layered.read('a/2.ts', { signal: caller.signal }));
+    caller.abort();
+    expect(((await second).error as StorageError).code).toBe('Interrupted');
+    expect(inner.attempts).toHaveLength(1);
+    inner.attempts[0]!.settle();
+    await first;
+  });
+});
+
+describe('the local backend under abort', () => {
+  it('an aborted write leaves nothing under the key, and the old object stays', async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'flux-abort-'));
+    const backend = new LocalBackend({ type: 'local', root, fsync: false, concurrency: 4 });
+    await backend.write('a/b.ts', Buffer.from('old'));
+    const caller = new AbortController();
+    caller.abort();
+    await expect(backend.write('a/b.ts', Buffer.alloc(1 << 20, 1), { signal: caller.signal })).rejects.toMatchObject({ code: 'Interrupted' });
+    await expect(backend.read('a/b.ts', { signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'Interrupted' });
+    expect((await backend.read('a/b.ts')).toString()).toBe('old');
+  });
+
+  it('an attempt aborted by the deadline reports Timeout', async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'flux-abort-'));
+    const backend = new LocalBackend({ type: 'local', root, fsync: false, concurrency: 4 });
+    const controller = new AbortController();
+    controller.abort(new StorageError('Timeout', 'write a/b.ts did not answer within 1 ms'));
+    await expect(backend.write('a/b.ts', Buffer.from('x'), { signal: controller.signal })).rejects.toMatchObject({ code: 'Timeout' });
+    expect(await backend.exists('a/b.ts')).toBe(false);
+  });
+});
