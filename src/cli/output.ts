@@ -48,6 +48,24 @@ export function drawTable(head: string[], rows: string[][], align: ('left' | 'ri
   return out.join('\n');
 }
 
+/**
+ * A reader that closed the pipe (`| head`, `| less` then q) had what it wanted: the write errors
+ * that follow (EPIPE, then writes to the destroyed stream) are not failures and print nothing. The
+ * command finishes its work and exits with that work's code; further output is dropped.
+ */
+export function quietOnClosedPipes(...streams: TerminalStream[]): void {
+  for (const stream of streams) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+    });
+  }
+}
+
+/** Whether the stream can still be written (false once its reader has gone). */
+function open(stream: TerminalStream): boolean {
+  return !stream.destroyed && !stream.writableEnded;
+}
+
 export class Output {
   readonly json: boolean;
   readonly quiet: boolean;
@@ -87,12 +105,12 @@ export class Output {
   printJson(document: unknown): void {
     if (this.jsonWritten) throw new Error('a second JSON document would break --json');
     this.jsonWritten = true;
-    this.options.stdout.write(`${this.redact(JSON.stringify(document, jsonReplacer, 2))}\n`);
+    this.writeOut(`${this.redact(JSON.stringify(document, jsonReplacer, 2))}\n`);
   }
 
   /** A result for people (skipped under --json, where the document carries it). */
   print(text: string): void {
-    if (!this.json) this.options.stdout.write(`${this.redact(text)}\n`);
+    if (!this.json) this.writeOut(`${this.redact(text)}\n`);
   }
 
   /**
@@ -116,17 +134,21 @@ export class Output {
 
   /** Raw bytes to stdout (get without -o). */
   writeBytes(data: Uint8Array): Promise<void> {
-    return new Promise((resolve, reject) => this.options.stdout.write(data, (error) => (error ? reject(error) : resolve())));
+    const { stdout } = this.options;
+    if (!open(stdout)) return Promise.resolve();
+    return new Promise((resolve, reject) =>
+      stdout.write(data, (error?: NodeJS.ErrnoException | null) => (error && error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED' ? reject(error) : resolve())),
+    );
   }
 
   /** A notice on stderr, silent with --quiet or --json. */
   notice(text: string): void {
-    if (!this.quiet && !this.json) this.options.stderr.write(`${this.redact(text)}\n`);
+    if (!this.quiet && !this.json) this.writeErr(`${this.redact(text)}\n`);
   }
 
   /** A warning on stderr, shown even with --json (stdout stays one document); --quiet hides it. */
   warn(text: string): void {
-    if (!this.quiet) this.options.stderr.write(`${this.paint('yellow', 'warning:')} ${this.redact(text)}\n`);
+    if (!this.quiet) this.writeErr(`${this.paint('yellow', 'warning:')} ${this.redact(text)}\n`);
   }
 
   /**
@@ -147,7 +169,7 @@ export class Output {
   error(error: unknown, hint?: string): void {
     const message = isStorageError(error) ? error.message : error instanceof Error ? error.message : String(error);
     const line = `${this.paint('red', 'error:')} ${this.redact(oneLine(message))}${hint === undefined ? '' : ` (${hint})`}`;
-    this.options.stderr.write(`${line}\n`);
+    this.writeErr(`${line}\n`);
   }
 
   /**
@@ -176,11 +198,19 @@ export class Output {
     let latest = text;
     let lastShown = '';
     const timer = setInterval(() => {
-      if (latest !== lastShown) this.options.stderr.write(`${this.redact(latest)}\n`);
+      if (latest !== lastShown) this.writeErr(`${this.redact(latest)}\n`);
       lastShown = latest;
     }, everyMs);
     timer.unref();
     return { update: (next) => (latest = next), stop: () => clearInterval(timer) };
+  }
+
+  private writeOut(text: string): void {
+    if (open(this.options.stdout)) this.options.stdout.write(text);
+  }
+
+  private writeErr(text: string): void {
+    if (open(this.options.stderr)) this.options.stderr.write(text);
   }
 
   redact(text: string): string {
