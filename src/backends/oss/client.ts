@@ -1,6 +1,10 @@
 // The raw ali-oss calls, one method per request. It smooths over where ali-oss 6 at runtime differs
 // from @types/ali-oss (deleted keys come as `{Key}`, tokens may be null, headers are untyped), so
 // the backend sees plain typed values.
+//
+// Abort: ali-oss takes no AbortSignal. Each method runs with its signal in an AsyncLocalStorage,
+// and the client's HTTP function (ali-oss's `urllib`, wrapped) destroys the request of a call whose
+// signal fires: its socket is closed and urllib calls back with an error at once.
 
 import type http from 'node:http';
 import type https from 'node:https';
@@ -11,6 +15,17 @@ import type { OssOptions } from './options.js';
 const AliOss = requireCommonJs<typeof import('ali-oss')>('ali-oss');
 const { Agent: HttpAgent } = requireCommonJs<typeof import('node:http')>('node:http');
 const { Agent: HttpsAgent } = requireCommonJs<typeof import('node:https')>('node:https');
+const { AsyncLocalStorage } = requireCommonJs<typeof import('node:async_hooks')>('node:async_hooks');
+
+/** The part of urllib 2 (ali-oss's HTTP client) that ali-oss calls, and the one we call instead. */
+interface Urllib {
+  request(url: string, params: unknown): Promise<unknown>;
+  requestWithCallback(
+    url: string,
+    params: unknown,
+    callback: (error: Error | null, data: unknown, res: { statusCode: number; headers: unknown }) => void,
+  ): { destroy(error?: Error): void } | undefined;
+}
 
 /** Options ali-oss 6 reads that @types/ali-oss does not declare. */
 interface RuntimeOssOptions extends OSS.Options {
@@ -58,10 +73,13 @@ function header(headers: unknown, name: string): string | undefined {
 
 export class OssClient {
   private readonly oss: OSS;
+  /** The signal of the call whose request ali-oss is making. */
+  private readonly callSignal = new AsyncLocalStorage<AbortSignal | undefined>();
   private readonly httpAgent = new HttpAgent({ keepAlive: true, timeout: FREE_SOCKET_TIMEOUT_MS });
   private readonly httpsAgent = new HttpsAgent({ keepAlive: true, timeout: FREE_SOCKET_TIMEOUT_MS });
 
-  constructor(options: OssOptions) {
+  /** `poolTimeoutMs` (the pool's deadline of one attempt) caps ali-oss's own request timeout. */
+  constructor(options: OssOptions, poolTimeoutMs?: number) {
     const runtimeOptions: RuntimeOssOptions = {
       bucket: options.bucket,
       region: options.region,
@@ -71,7 +89,7 @@ export class OssClient {
       stsToken: options.stsToken,
       // ali-oss builds an endpoint from the region over plain http unless told otherwise.
       secure: true,
-      timeout: options.timeoutMs,
+      timeout: Math.min(options.timeoutMs, poolTimeoutMs ?? Infinity),
       // ali-oss retries network errors only, never 5xx or throttling: retries are left to the
       // pool's retry layer, which retries every failure marked retryable.
       retryMax: 0,
@@ -83,6 +101,37 @@ export class OssClient {
       refreshSTSTokenInterval: 5 * 60 * 1000,
     };
     this.oss = new AliOss(runtimeOptions);
+    const holder = this.oss as unknown as { urllib: Urllib };
+    holder.urllib = this.abortableUrllib(holder.urllib);
+  }
+
+  /** Runs `call` (one method of this client) so that its request is destroyed when `signal` fires. */
+  withSignal<T>(signal: AbortSignal | undefined, call: () => Promise<T>): Promise<T> {
+    return signal === undefined ? call() : this.callSignal.run(signal, call);
+  }
+
+  /** ali-oss's urllib, with each request given up when its call's signal fires. */
+  private abortableUrllib(urllib: Urllib): Urllib {
+    return {
+      requestWithCallback: urllib.requestWithCallback.bind(urllib),
+      request: (url, params) => {
+        const signal = this.callSignal.getStore();
+        if (signal === undefined) return urllib.request(url, params);
+        return new Promise((resolve, reject) => {
+          if (signal.aborted) {
+            reject(signal.reason as Error);
+            return;
+          }
+          const onAbort = (): void => request?.destroy(new Error('the request was aborted'));
+          const request = urllib.requestWithCallback(url, params, (error, data, res) => {
+            signal.removeEventListener('abort', onAbort);
+            if (error !== null) reject(error);
+            else resolve({ data, status: res.statusCode, headers: res.headers, res });
+          });
+          signal.addEventListener('abort', onAbort, { once: true });
+        });
+      },
+    };
   }
 
   /**

@@ -2,10 +2,11 @@
 // need no temporary object; listings page through ListObjectsV2 and deletes batch 1000 keys a request.
 
 import pLimit from 'p-limit';
+import { abortError, raceAbort, throwIfAborted } from '../abort.js';
 import { asBuffer, contentMd5 } from '../buffer.js';
 import { StorageError } from '../../errors.js';
 import { assertValidKey, assertValidPrefix, RESERVED_PREFIX } from '../../keys.js';
-import type { BackendCapabilities, BackendContext, BackendUsage, DeleteManyResult, ObjectInfo, StorageBackend, WriteOptions, WriteReceipt } from '../types.js';
+import type { BackendCapabilities, BackendContext, BackendUsage, CallOptions, DeleteManyResult, ObjectInfo, StorageBackend, WriteOptions, WriteReceipt } from '../types.js';
 import { OSS_PAGE_SIZE, OssClient, type OssListedObject, type OssListPage } from './client.js';
 import { mapOssError, scrubMessage } from './errors.js';
 import type { OssOptions } from './options.js';
@@ -53,21 +54,23 @@ export class OssBackend implements StorageBackend {
     assertValidKey(key);
     const body = asBuffer(data);
     // ali-oss copies and hashes every body for its Content-MD5 unless it is given one.
-    const etag = await this.call('put', key, (client) => client.put(key, body, contentMd5(options.md5)));
+    const etag = await this.call('put', key, options.signal, (client) => client.put(key, body, contentMd5(options.md5)));
     return { md5: md5FromEtag(etag, 'Normal') };
   }
 
-  async read(key: string): Promise<Buffer> {
+  async read(key: string, options: CallOptions = {}): Promise<Buffer> {
     assertValidKey(key);
-    return this.call('get', key, (client) => client.get(key));
+    return this.call('get', key, options.signal, (client) => client.get(key));
   }
 
-  async delete(key: string): Promise<void> {
+  async delete(key: string, options: CallOptions = {}): Promise<void> {
     assertValidKey(key);
-    await this.call('delete', key, (client) => client.delete(key));
+    await this.call('delete', key, options.signal, (client) => client.delete(key));
   }
 
-  async deleteMany(keys: readonly string[]): Promise<DeleteManyResult> {
+  async deleteMany(keys: readonly string[], options: CallOptions = {}): Promise<DeleteManyResult> {
+    const { signal } = options;
+    throwIfAborted(signal, { backend: this.type });
     const outcome = new Map<string, Error | null>();
     const toDelete: string[] = [];
     for (const key of keys) {
@@ -89,7 +92,12 @@ export class OssBackend implements StorageBackend {
         limit(async () => {
           let confirmed: Set<string>;
           try {
-            confirmed = await client.deleteMulti(chunk);
+            throwIfAborted(signal, { backend: this.type });
+            confirmed = await raceAbort(
+              client.withSignal(signal, () => client.deleteMulti(chunk)),
+              signal,
+              { backend: this.type },
+            );
           } catch (error) {
             const mapped = this.mapError(error, 'deleteMulti', undefined);
             for (const key of chunk) outcome.set(key, mapped.withContext({ key }));
@@ -103,6 +111,8 @@ export class OssBackend implements StorageBackend {
         }),
       ),
     );
+    // The caller gave up: the call as a whole fails, rather than report every chunk left.
+    throwIfAborted(signal, { backend: this.type });
     const result: DeleteManyResult = { deleted: [], failed: [] };
     for (const key of keys) {
       const error = outcome.get(key) ?? null;
@@ -112,9 +122,9 @@ export class OssBackend implements StorageBackend {
     return result;
   }
 
-  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+  async *list(prefix: string, options: CallOptions = {}): AsyncIterable<ObjectInfo> {
     assertValidPrefix(prefix);
-    for await (const page of this.pages(prefix)) {
+    for await (const page of this.pages(prefix, options.signal)) {
       for (const object of page) {
         // Folder markers (keys ending in "/") made by the OSS console are not objects of ours.
         if (object.key.startsWith(RESERVED_PREFIX) || object.key.endsWith('/')) continue;
@@ -128,10 +138,10 @@ export class OssBackend implements StorageBackend {
     }
   }
 
-  async exists(key: string): Promise<boolean> {
+  async exists(key: string, options: CallOptions = {}): Promise<boolean> {
     assertValidKey(key);
     try {
-      await this.stat(key);
+      await this.stat(key, options);
       return true;
     } catch (error) {
       if (error instanceof StorageError && error.code === 'NotFound') return false;
@@ -139,13 +149,17 @@ export class OssBackend implements StorageBackend {
     }
   }
 
-  async stat(key: string): Promise<ObjectInfo> {
+  async stat(key: string, options: CallOptions = {}): Promise<ObjectInfo> {
     assertValidKey(key);
-    const head = await this.call('head', key, (client) => client.head(key));
+    const head = await this.call('head', key, options.signal, (client) => client.head(key));
     return { key, size: head.size, modified: head.modified, md5: md5FromEtag(head.etag, head.objectType) };
   }
 
-  async usage(): Promise<BackendUsage> {
+  /**
+   * The count is shared by concurrent callers and outlives any one of them, so it runs without a
+   * caller's signal; a caller that aborts stops waiting for it.
+   */
+  async usage(options: CallOptions = {}): Promise<BackendUsage> {
     const totalBytes = this.options.quotaBytes;
     if (totalBytes === undefined) return { usedBytes: null, totalBytes: null };
     const cached = this.usageCache;
@@ -154,7 +168,7 @@ export class OssBackend implements StorageBackend {
     this.usageCounting ??= this.countUsedBytes().finally(() => {
       this.usageCounting = undefined;
     });
-    const usedBytes = await this.usageCounting;
+    const usedBytes = await raceAbort(this.usageCounting, options.signal, { backend: this.type });
     return { usedBytes, totalBytes };
   }
 
@@ -173,11 +187,11 @@ export class OssBackend implements StorageBackend {
   }
 
   /** ListObjectsV2 pages to the end; a page that claims more but gives no way on throws. */
-  private async *pages(prefix: string): AsyncGenerator<OssListedObject[]> {
+  private async *pages(prefix: string, signal?: AbortSignal): AsyncGenerator<OssListedObject[]> {
     let token: string | null = null;
     for (;;) {
       const current: string | null = token;
-      const page: OssListPage = await this.call('list', prefix, (client) => client.listPage(prefix, current));
+      const page: OssListPage = await this.call('list', prefix, signal, (client) => client.listPage(prefix, current));
       yield page.objects;
       if (!page.truncated) return;
       if (page.nextToken === null || page.nextToken === '' || page.nextToken === current) {
@@ -197,7 +211,7 @@ export class OssBackend implements StorageBackend {
     }
     if (this.client === undefined) {
       try {
-        this.client = new OssClient(this.options);
+        this.client = new OssClient(this.options, this.context?.timeoutMs);
       } catch (error) {
         const detail = `cannot build the OSS client: ${scrubMessage(error instanceof Error ? error.message : String(error), this.secrets())}`;
         throw new StorageError('ConfigInvalid', detail, { backend: this.type, pool: this.context?.poolName, cause: error });
@@ -206,11 +220,18 @@ export class OssBackend implements StorageBackend {
     return this.client;
   }
 
-  private async call<T>(action: string, key: string | undefined, run: (client: OssClient) => Promise<T>): Promise<T> {
+  /**
+   * One ali-oss call, its failure mapped; when `signal` fires its request is destroyed and the call
+   * rejects with the abort's error (Timeout from the pool's deadline, or Interrupted) at once.
+   */
+  private async call<T>(action: string, key: string | undefined, signal: AbortSignal | undefined, run: (client: OssClient) => Promise<T>): Promise<T> {
+    const context = { backend: this.type, key, pool: this.context?.poolName };
+    throwIfAborted(signal, context);
     const client = this.getClient();
     try {
-      return await run(client);
+      return await raceAbort(client.withSignal(signal, () => run(client)), signal, context);
     } catch (error) {
+      if (signal?.aborted === true) throw abortError(signal, context);
       throw this.mapError(error, action, key);
     }
   }

@@ -15,6 +15,8 @@ const { createHash } = requireCommonJs<typeof import('node:crypto')>('node:crypt
 const MAX_RECONNECT_DELAY_MS = 1000;
 /** How long a closing socket may take to flush before it is destroyed. */
 const DISCONNECT_TIMEOUT_MS = 50;
+/** How long close() waits for QUIT's answer: a server gone silent must not hold a CLI's exit. */
+const QUIT_TIMEOUT_MS = 200;
 
 type ScriptArg = string | number | Buffer;
 
@@ -26,7 +28,14 @@ export class RedisConnection {
   private readonly secrets: string[];
   private readonly shas = new Map<string, string>();
 
-  constructor(private readonly options: RedisOptions) {
+  /**
+   * `poolTimeoutMs`, the pool's deadline of one attempt, caps the connect and command timeouts so
+   * that ioredis gives a command up no later than the pool would.
+   */
+  constructor(
+    private readonly options: RedisOptions,
+    private readonly poolTimeoutMs?: number,
+  ) {
     const url = new URL(options.url);
     this.address = `${url.hostname || '127.0.0.1'}:${url.port || '6379'}`;
     this.secrets = urlCredentials(this.options.url);
@@ -39,15 +48,20 @@ export class RedisConnection {
     return this.client;
   }
 
+  /** True when commands go to the server at once (not into ioredis's offline queue). */
+  get ready(): boolean {
+    return this.client?.status === 'ready';
+  }
+
   errorContext(): RedisErrorContext {
     return { address: this.address, secrets: this.secrets, lastConnectionError: this.lastConnectionError };
   }
 
   /**
    * Runs a Lua script by its sha, loading it on the server only when the server does not know it
-   * (NOSCRIPT), so a warm call is one round trip.
+   * (NOSCRIPT), so a warm call is one round trip. Once `signal` fired the script is not sent again.
    */
-  async runScript(source: string, args: readonly ScriptArg[]): Promise<unknown> {
+  async runScript(source: string, args: readonly ScriptArg[], signal?: AbortSignal): Promise<unknown> {
     let sha = this.shas.get(source);
     if (sha === undefined) {
       sha = createHash('sha1').update(source).digest('hex');
@@ -56,7 +70,7 @@ export class RedisConnection {
     try {
       return await this.redis.evalsha(sha, 0, ...args);
     } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT') || signal?.aborted === true) throw error;
       return await this.redis.eval(source, 0, ...args);
     }
   }
@@ -67,15 +81,22 @@ export class RedisConnection {
     const client = this.client;
     this.client = undefined;
     if (client === undefined) return;
-    if (client.status === 'ready') await client.quit().catch(() => undefined);
+    if (client.status === 'ready') {
+      let timer: NodeJS.Timeout | undefined;
+      const gaveUp = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, QUIT_TIMEOUT_MS);
+      });
+      await Promise.race([client.quit().catch(() => undefined), gaveUp]);
+      clearTimeout(timer);
+    }
     client.disconnect(false);
   }
 
   private createClient(): Redis {
     const client = new RedisClient(this.options.url, {
       lazyConnect: true,
-      connectTimeout: this.options.connectTimeoutMs,
-      commandTimeout: this.options.commandTimeoutMs,
+      connectTimeout: Math.min(this.options.connectTimeoutMs, this.poolTimeoutMs ?? Infinity),
+      commandTimeout: Math.min(this.options.commandTimeoutMs, this.poolTimeoutMs ?? Infinity),
       // A command fails at the first failed connection attempt instead of waiting for retries:
       // retrying is the retry layer's job, and it needs to see the failure to fail over.
       maxRetriesPerRequest: 0,

@@ -1,5 +1,5 @@
 // Builds the S3Client for a pool from its options: credentials, checksums, the SDK's own retries
-// and a keep-alive connection pool with connect and request timeouts.
+// and a keep-alive connection pool with connect and request timeouts that fit the pool's deadline.
 
 import type { S3Client as S3ClientType, S3ClientConfig } from '@aws-sdk/client-s3';
 import { requireCommonJs } from '../../commonjs.js';
@@ -9,7 +9,24 @@ const { S3Client } = requireCommonJs<typeof import('@aws-sdk/client-s3')>('@aws-
 const { Agent: HttpAgent } = requireCommonJs<typeof import('node:http')>('node:http');
 const { Agent: HttpsAgent } = requireCommonJs<typeof import('node:https')>('node:https');
 
-export function createS3Client(options: S3Options): S3ClientType {
+/**
+ * The SDK's timeouts of one attempt: each of its 1 + retries attempts fits inside the pool's
+ * deadline (`poolTimeoutMs`, of one pool attempt), so the SDK gives up no later than the pool.
+ */
+export function sdkTimeouts(options: S3Options, poolTimeoutMs: number | undefined): { connectionTimeout: number; requestTimeout: number } {
+  const perAttempt = poolTimeoutMs === undefined ? Infinity : Math.max(1, Math.floor(poolTimeoutMs / (1 + options.retries)));
+  const requestTimeout = Math.min(options.requestTimeoutMs ?? perAttempt, perAttempt);
+  return {
+    connectionTimeout: Math.min(options.connectTimeoutMs, perAttempt),
+    requestTimeout: Number.isFinite(requestTimeout) ? requestTimeout : DEFAULT_REQUEST_TIMEOUT_MS,
+  };
+}
+
+/** The request timeout of a client built outside a pool (no pool deadline to fit in). */
+const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
+
+export function createS3Client(options: S3Options, poolTimeoutMs?: number): S3ClientType {
+  const { connectionTimeout, requestTimeout } = sdkTimeouts(options, poolTimeoutMs);
   // Agent instances (not agent options): the SDK then keeps its keep-alive pool even for
   // `Expect: 100-continue` uploads (bodies over 2 MB), instead of a fresh connection for each.
   const agentOptions = { keepAlive: true, maxSockets: options.maxSockets };
@@ -19,16 +36,17 @@ export function createS3Client(options: S3Options): S3ClientType {
     forcePathStyle: options.forcePathStyle,
     requestChecksumCalculation: checksums,
     responseChecksumValidation: checksums,
-    // The standard strategy retries throttling, 5xx, timeouts and resets with jittered backoff.
+    // The standard strategy retries throttling, 5xx, timeouts and resets with jittered backoff, all
+    // inside one deadline of the pool (see sdkTimeouts); with retries 0 the pool's retry layer does.
     retryMode: 'standard',
     maxAttempts: 1 + options.retries,
     requestHandler: {
-      connectionTimeout: options.connectTimeoutMs,
+      connectionTimeout,
       // Until the answer's headers; without throwOnRequestTimeout the SDK would only log a warning.
-      requestTimeout: options.requestTimeoutMs,
+      requestTimeout,
       throwOnRequestTimeout: true,
       // A body (read or written) that stalls this long mid-way, which requestTimeout does not see.
-      socketTimeout: options.requestTimeoutMs,
+      socketTimeout: requestTimeout,
       httpAgent: new HttpAgent(agentOptions),
       httpsAgent: new HttpsAgent(agentOptions),
     },

@@ -1,11 +1,24 @@
 // The S3 backend: objects in one bucket of AWS S3 or an S3-compatible store. PutObject is atomic on
-// its own, so there are no temporary objects; retries are left to the SDK (capabilities.nativeRetry).
+// its own, so there are no temporary objects. Retries are the SDK's (its `retries` option, all its
+// attempts inside one deadline of the pool), or the pool's when that option is 0.
+// A call's AbortSignal goes to the SDK (abortSignal), which destroys the request's socket.
 
 import type { _Object, S3Client } from '@aws-sdk/client-s3';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { StorageError } from '../../errors.js';
 import { assertValidKey, assertValidPrefix, partitionKeys, RESERVED_PREFIX } from '../../keys.js';
-import type { BackendCapabilities, BackendContext, BackendUsage, DeleteManyResult, ObjectInfo, StorageBackend, WriteOptions, WriteReceipt } from '../types.js';
+import type {
+  BackendCapabilities,
+  BackendContext,
+  BackendUsage,
+  CallOptions,
+  DeleteManyResult,
+  ObjectInfo,
+  StorageBackend,
+  WriteOptions,
+  WriteReceipt,
+} from '../types.js';
+import { abortError, raceAbort, throwIfAborted } from '../abort.js';
 import { asBuffer, contentMd5 } from '../buffer.js';
 import { requireCommonJs } from '../../commonjs.js';
 import { createS3Client } from './client.js';
@@ -40,18 +53,22 @@ export class S3Backend implements StorageBackend {
   readonly type = 's3';
   readonly capabilities: BackendCapabilities;
   private readonly options: S3Options;
+  private readonly poolTimeoutMs: number | undefined;
   private readonly secrets: string[];
   private client: S3Client | undefined;
   /**
-   * At most maxSockets calls in flight. The SDK starts its connect and request timers when a
+   * At most maxSockets requests in flight. The SDK starts its connect and request timers when a
    * request is handed to the agent, so a request that queued there for a socket behind a burst of
-   * others would time out without ever trying to connect.
+   * others would time out without ever trying to connect. capabilities.maxInFlight makes the pool's
+   * layers queue calls the same way before their deadline starts; this limit still covers
+   * deleteMany, whose one call sends several requests.
    */
   private readonly inFlight: LimitFunction;
   private usedBytes: { since: number; total: Promise<number> } | undefined;
 
-  constructor(options: S3Options) {
+  constructor(options: S3Options, context: Pick<BackendContext, 'timeoutMs'> = {}) {
     this.options = options;
+    this.poolTimeoutMs = context.timeoutMs;
     this.secrets = [options.accessKeyId, options.secretAccessKey, options.sessionToken].filter((s): s is string => s !== undefined);
     this.inFlight = pLimit(options.maxSockets);
     this.capabilities = {
@@ -61,7 +78,8 @@ export class S3Backend implements StorageBackend {
       usage: options.quotaBytes !== undefined,
       md5: true,
       checksWriteMd5: true,
-      nativeRetry: true,
+      nativeRetry: options.retries > 0,
+      maxInFlight: options.maxSockets,
     };
   }
 
@@ -79,38 +97,46 @@ export class S3Backend implements StorageBackend {
     // The store checks the body against the signed Content-MD5, so signing its SHA-256 as well
     // (what the SDK does for a Buffer body) would hash every byte a second time on the event loop.
     if (options.md5 !== undefined) command.middlewareStack.add(unsignedPayload, { step: 'build', name: 'fluxUnsignedPayload' });
-    const answer = await this.call(key, (client) => client.send(command));
+    const answer = await this.call(key, options.signal, (client, abortSignal) => client.send(command, { abortSignal }));
     return { md5: answer.SSEKMSKeyId === undefined && answer.SSECustomerAlgorithm === undefined ? md5FromEtag(answer.ETag) : undefined };
   }
 
-  async read(key: string): Promise<Buffer> {
+  async read(key: string, options: CallOptions = {}): Promise<Buffer> {
     assertValidKey(key);
-    return this.call(key, async (client) => {
-      const answer = await client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: key }));
-      if (answer.Body === undefined) return Buffer.alloc(0);
-      const bytes = await answer.Body.transformToByteArray();
+    return this.call(key, options.signal, async (client, abortSignal) => {
+      const answer = await client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: key }), { abortSignal });
+      const body = answer.Body;
+      if (body === undefined) return Buffer.alloc(0);
+      // The SDK's abort covers the request until its headers; a body stalled mid-way is destroyed here.
+      const bytes = await raceAbort(body.transformToByteArray(), abortSignal, { backend: this.type, key }, () =>
+        (body as { destroy?: () => void }).destroy?.(),
+      );
       return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     });
   }
 
-  async delete(key: string): Promise<void> {
+  async delete(key: string, options: CallOptions = {}): Promise<void> {
     assertValidKey(key);
-    await this.call(key, (client) => client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: key })));
+    await this.call(key, options.signal, (client, abortSignal) =>
+      client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: key }), { abortSignal }),
+    );
   }
 
-  async deleteMany(keys: readonly string[]): Promise<DeleteManyResult> {
+  async deleteMany(keys: readonly string[], options: CallOptions = {}): Promise<DeleteManyResult> {
     const { valid, failed } = partitionKeys(keys);
     const result: DeleteManyResult = { deleted: [], failed };
     const chunks: string[][] = [];
     for (let i = 0; i < valid.length; i += MAX_BATCH_DELETE) chunks.push(valid.slice(i, i + MAX_BATCH_DELETE));
     const limit = pLimit(DELETE_CONCURRENCY);
-    await Promise.all(chunks.map((chunk) => limit(() => this.deleteChunk(chunk, result))));
+    await Promise.all(chunks.map((chunk) => limit(() => this.deleteChunk(chunk, result, options.signal))));
+    // The caller gave up: the call as a whole fails, rather than report every chunk left.
+    throwIfAborted(options.signal, { backend: this.type });
     return result;
   }
 
-  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+  async *list(prefix: string, options: CallOptions = {}): AsyncIterable<ObjectInfo> {
     assertValidPrefix(prefix);
-    for await (const page of this.pages(prefix)) {
+    for await (const page of this.pages(prefix, options.signal)) {
       for (const info of page) {
         if (prefix === '' && info.key.startsWith(RESERVED_PREFIX)) continue;
         yield info;
@@ -118,9 +144,9 @@ export class S3Backend implements StorageBackend {
     }
   }
 
-  async exists(key: string): Promise<boolean> {
+  async exists(key: string, options: CallOptions = {}): Promise<boolean> {
     try {
-      await this.stat(key);
+      await this.stat(key, options);
       return true;
     } catch (error) {
       if (error instanceof StorageError && error.code === 'NotFound') return false;
@@ -128,15 +154,21 @@ export class S3Backend implements StorageBackend {
     }
   }
 
-  async stat(key: string): Promise<ObjectInfo> {
+  async stat(key: string, options: CallOptions = {}): Promise<ObjectInfo> {
     assertValidKey(key);
-    const head = await this.call(key, (client) => client.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: key })));
+    const head = await this.call(key, options.signal, (client, abortSignal) =>
+      client.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: key }), { abortSignal }),
+    );
     // An SSE-KMS ETag looks like an md5 but is not one (a listing cannot tell; HeadObject can).
     const md5 = head.ServerSideEncryption?.startsWith('aws:kms') === true || head.SSECustomerAlgorithm !== undefined ? undefined : md5FromEtag(head.ETag);
     return { key, size: head.ContentLength ?? 0, modified: head.LastModified ?? new Date(0), md5 };
   }
 
-  async usage(): Promise<BackendUsage> {
+  /**
+   * The count is shared by concurrent callers and outlives any one of them, so it runs without a
+   * caller's signal; a caller that aborts stops waiting for it.
+   */
+  async usage(options: CallOptions = {}): Promise<BackendUsage> {
     const quota = this.options.quotaBytes;
     if (quota === undefined) return { usedBytes: null, totalBytes: null };
     if (this.usedBytes === undefined || Date.now() - this.usedBytes.since > USAGE_TTL_MS) {
@@ -148,19 +180,20 @@ export class S3Backend implements StorageBackend {
         if (this.usedBytes === entry) this.usedBytes = undefined;
       });
     }
-    return { usedBytes: await this.usedBytes.total, totalBytes: quota };
+    return { usedBytes: await raceAbort(this.usedBytes.total, options.signal, { backend: this.type }), totalBytes: quota };
   }
 
+  /** Destroys the client's sockets (its agents), in use or idle, so a process exits at once. */
   async close(): Promise<void> {
     this.client?.destroy();
     this.client = undefined;
   }
 
   /** Every object under `prefix` (reserved keys included), one ListObjectsV2 page at a time. */
-  private async *pages(prefix: string): AsyncGenerator<ObjectInfo[]> {
+  private async *pages(prefix: string, signal?: AbortSignal): AsyncGenerator<ObjectInfo[]> {
     let token: string | undefined;
     do {
-      const page = await this.call(prefix, (client) =>
+      const page = await this.call(prefix, signal, (client, abortSignal) =>
         client.send(
           new ListObjectsV2Command({
             Bucket: this.options.bucket,
@@ -168,6 +201,7 @@ export class S3Backend implements StorageBackend {
             MaxKeys: 1000,
             ContinuationToken: token,
           }),
+          { abortSignal },
         ),
       );
       yield (page.Contents ?? []).map((entry) => this.toInfo(entry, prefix));
@@ -191,14 +225,15 @@ export class S3Backend implements StorageBackend {
     return { key: entry.Key, size: entry.Size ?? 0, modified: entry.LastModified ?? new Date(0), md5: md5FromEtag(entry.ETag) };
   }
 
-  private async deleteChunk(chunk: string[], result: DeleteManyResult): Promise<void> {
+  private async deleteChunk(chunk: string[], result: DeleteManyResult, signal: AbortSignal | undefined): Promise<void> {
     try {
-      const answer = await this.call(undefined, (client) =>
+      const answer = await this.call(undefined, signal, (client, abortSignal) =>
         client.send(
           new DeleteObjectsCommand({
             Bucket: this.options.bucket,
             Delete: { Objects: chunk.map((Key) => ({ Key })), Quiet: true },
           }),
+          { abortSignal },
         ),
       );
       const errors = new Map((answer.Errors ?? []).map((entry) => [entry.Key, entry]));
@@ -219,12 +254,25 @@ export class S3Backend implements StorageBackend {
     return total;
   }
 
-  /** Runs one SDK call on the (lazily created) client, mapping any failure to a StorageError. */
-  private async call<T>(key: string | undefined, run: (client: S3Client) => Promise<T>): Promise<T> {
-    const client = (this.client ??= createS3Client(this.options));
+  /**
+   * Runs one SDK call on the (lazily created) client, mapping any failure to a StorageError; an
+   * aborted call rejects with the abort's error (Timeout from the pool's deadline, or Interrupted).
+   */
+  private async call<T>(
+    key: string | undefined,
+    signal: AbortSignal | undefined,
+    run: (client: S3Client, abortSignal: AbortSignal | undefined) => Promise<T>,
+  ): Promise<T> {
+    const context = { backend: this.type, key };
+    throwIfAborted(signal, context);
+    const client = (this.client ??= createS3Client(this.options, this.poolTimeoutMs));
     try {
-      return await this.inFlight(() => run(client));
+      return await this.inFlight(() => {
+        throwIfAborted(signal, context);
+        return run(client, signal);
+      });
     } catch (error) {
+      if (signal?.aborted === true) throw abortError(signal, context);
       throw this.mapError(error, key);
     }
   }
@@ -246,6 +294,6 @@ function contentType(key: string): string {
 }
 
 /** The pool name is not needed here: the pool layer adds it to errors (StorageError.withContext). */
-export function createS3Backend(options: S3Options, _context: BackendContext): StorageBackend {
-  return new S3Backend(options);
+export function createS3Backend(options: S3Options, context: BackendContext): StorageBackend {
+  return new S3Backend(options, context);
 }

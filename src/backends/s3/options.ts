@@ -21,15 +21,22 @@ export const s3OptionsSchema = v.pipe(
      * many S3-compatible stores cannot read. AWS itself accepts both.
      */
     checksums: v.optional(v.picklist(['when_supported', 'when_required'], 'must be "when_supported" or "when_required"'), 'when_supported'),
-    /** Attempts after the first one, by the SDK's own retry strategy (throttling, 5xx, network). */
+    /**
+     * Attempts after the first one by the SDK's own retry strategy (throttling, 5xx, network), all
+     * inside ONE attempt of the pool: each SDK attempt gets timeoutMs / (1 + retries) of the pool's
+     * deadline. 0 leaves retrying to the pool's `retries`, each SDK attempt with a whole deadline.
+     */
     retries: wholeNumber(0, 10, 2),
     /**
-     * Time to open a TCP connection. Each of the 1 + retries attempts waits this long on an endpoint
-     * that drops packets, so the default fails such an endpoint in about 3 s.
+     * Time to open a TCP connection (capped at the SDK attempt's share of the pool's timeoutMs). An
+     * endpoint that drops packets fails each attempt this fast.
      */
     connectTimeoutMs: v.optional(positiveInteger(), 1000),
-    /** Time for one attempt to get its answer's headers, and the longest a body may stall mid-way. */
-    requestTimeoutMs: v.optional(positiveInteger(), 30000),
+    /**
+     * Time for one SDK attempt to get its answer's headers, and the longest a body may stall
+     * mid-way. Default, and at most: the SDK attempt's share of the pool's timeoutMs.
+     */
+    requestTimeoutMs: v.optional(positiveInteger()),
     /** Sockets kept open to the endpoint (keep-alive), enough for the highest concurrency used. */
     maxSockets: v.optional(positiveInteger(), 64),
     /** A size limit for this pool; usage is then counted by listing (cached). */
