@@ -1,6 +1,7 @@
 // What every command receives: the output, the global options, and storage opened on demand from
 // the config (only the pools a command needs, so a local-only command never loads a cloud SDK).
 
+import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { LoadedConfig } from '../config/load.js';
 import type { SegmentStorage } from '../segments/segment-storage.js';
@@ -31,6 +32,8 @@ export class CommandContext {
   readonly globals: GlobalOptions;
   /** The exit code so far; commands raise it, main.ts sets the process's. */
   exitCode: ExitCode = EXIT.ok;
+  /** The name of a command that deletes (cleanup, rm, migrate, purge), set by program.ts. */
+  destructive: string | undefined;
   private loaded: Promise<LoadedConfig> | undefined;
   private readonly opened: SegmentStorage[] = [];
 
@@ -54,7 +57,10 @@ export class CommandContext {
       this.out.useRedactor(loaded.redactor);
       if (loaded.file === null) {
         const root = loaded.config.pools[0]?.backend.type === 'local' ? loaded.config.pools[0].backend.root : '';
-        this.out.notice(`note: no config file found; using one local pool "local" at ${root} (see storage.config.example.json)`);
+        if (this.destructive === undefined) this.out.notice(`note: no config file found; using one local pool "local" at ${root} (see storage.config.example.json)`);
+        // A command that deletes says so even with --quiet: a cron job run from another folder
+        // would otherwise clean an empty default store, or the wrong one, without a word.
+        else this.out.alert(`no config file found from ${this.io.cwd}: ${this.destructive} runs on the embedded default, one local pool "local" at ${path.resolve(loaded.baseDir, root)} (give -c <file>)`);
       }
       return loaded;
     });

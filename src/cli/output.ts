@@ -165,6 +165,11 @@ export class Output {
     }
   }
 
+  /** A warning that --quiet does not hide (what a cron job's mail must carry). */
+  alert(text: string): void {
+    this.writeErr(`${this.paint('yellow', 'warning:')} ${this.redact(text)}\n`);
+  }
+
   /** An error line on stderr, always shown. */
   error(error: unknown, hint?: string): void {
     const message = isStorageError(error) ? error.message : error instanceof Error ? error.message : String(error);

@@ -22,6 +22,9 @@ const HINTS: Partial<Record<string, string>> = {
   PermissionDenied: 'check the credentials in the config or environment',
 };
 
+/** Commands that delete: their notice about the embedded default is shown even with --quiet. */
+const DESTRUCTIVE = new Set(['cleanup', 'rm', 'migrate', 'purge']);
+
 export type ActionHandler = (ctx: CommandContext, ...args: never[]) => Promise<void>;
 
 export interface Program {
@@ -67,6 +70,7 @@ With no config file, one local pool "local" is used at ./flux-data (or $FLUX_STO
         const globals = self.optsWithGlobals<GlobalOptions>();
         const out = new Output({ stdout: io.stdout, stderr: io.stderr, env: io.env, json: globals.json === true, quiet: globals.quiet === true });
         const ctx = new CommandContext(io, out, { ...globals, json: globals.json === true, quiet: globals.quiet === true });
+        if (DESTRUCTIVE.has(self.name()) && self.parent === command) ctx.destructive = self.name();
         try {
           await (handler as unknown as (ctx: CommandContext, ...rest: unknown[]) => Promise<void>)(ctx, ...args.slice(0, -1));
         } catch (error) {

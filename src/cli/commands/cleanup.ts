@@ -140,7 +140,7 @@ Nothing is deleted for a stream when any pool's listing of it fails (exit 1).
 
 Examples:
   flux-storage cleanup --all --keep 30 --dry-run
-  */5 * * * * flux-storage cleanup --all --keep 30 --min-age 10m --max-delete 5000 --quiet`,
+  */5 * * * * flux-storage -c /etc/flux/storage.config.json cleanup --all --keep 30 --min-age 10m --max-delete 5000 --quiet`,
     )
     .action(program.action(cleanup));
 }
