@@ -10,7 +10,7 @@ import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { describe, it } from 'vitest';
+import { describeIfInstalled } from './needs.js';
 
 export const REDIS_INSTALL_HINT = 'redis-server is not installed: apt-get install -y redis-server';
 
@@ -53,28 +53,12 @@ export function redisServerAvailable(): boolean {
   return available;
 }
 
-function onCi(): boolean {
-  const ci = process.env.CI;
-  return ci !== undefined && ci !== '' && ci !== '0' && ci.toLowerCase() !== 'false';
-}
-
 /**
  * describe() that needs redis-server: without it, the suite fails on CI (with the install hint)
  * and is skipped elsewhere (printing the same hint).
  */
 export function describeWithRedis(name: string, body: () => void): void {
-  if (redisServerAvailable()) {
-    describe(name, body);
-  } else if (onCi()) {
-    describe(name, () => {
-      it('needs redis-server', () => {
-        throw new Error(REDIS_INSTALL_HINT);
-      });
-    });
-  } else {
-    console.warn(`skipping "${name}": ${REDIS_INSTALL_HINT}`);
-    describe.skip(name, body);
-  }
+  describeIfInstalled(redisServerAvailable(), REDIS_INSTALL_HINT, name, body);
 }
 
 /** Pids of servers still running, killed when the test process exits. */

@@ -8,10 +8,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3Backend } from '../../src/backends/s3/index.js';
 import { s3OptionsSchema } from '../../src/backends/s3/options.js';
-import { startS3Server, type S3TestServer } from './s3rver.js';
+import { startS3Server, type S3rverTestServer } from './s3rver.js';
 
 describe('the s3rver harness', () => {
-  let server: S3TestServer;
+  let server: S3rverTestServer;
   let backend: S3Backend;
   beforeAll(async () => {
     server = await startS3Server();

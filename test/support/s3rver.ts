@@ -20,6 +20,8 @@ export interface S3Request {
   contentMd5?: string;
   /** The x-amz-content-sha256 header: the signed payload's SHA-256, or UNSIGNED-PAYLOAD. */
   payloadHash?: string;
+  /** The HTTP status answered (RGW's log has it, s3rver's does not). */
+  status?: number;
 }
 
 /** The `backend` object of a pool config that points at this server. */
@@ -35,15 +37,15 @@ export interface S3PoolOptions {
   [option: string]: unknown;
 }
 
+/** An S3 server for the tests: s3rver (this file) or Ceph RGW (ceph.ts); RGW logs no headers. */
 export interface S3TestServer {
+  readonly kind: 's3rver' | 'rgw';
   /** `http://127.0.0.1:PORT` */
   readonly endpoint: string;
   readonly port: number;
   readonly bucket: string;
-  /** The folder s3rver keeps its buckets in (an object is `<directory>/<bucket>/<key>._S3rver_object`). */
-  readonly directory: string;
-  readonly accessKeyId: 'S3RVER';
-  readonly secretAccessKey: 'S3RVER';
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
   poolOptions(extra?: Record<string, unknown>): S3PoolOptions;
   /** Every request received since the start (or the last resetRequests), oldest first. */
   requests(): Promise<S3Request[]>;
@@ -54,6 +56,13 @@ export interface S3TestServer {
   start(): Promise<void>;
   /** Kills the server and removes its data. */
   close(): Promise<void>;
+}
+
+/** s3rver's own server: its data is plain files. */
+export interface S3rverTestServer extends S3TestServer {
+  readonly kind: 's3rver';
+  /** The folder s3rver keeps its buckets in (an object is `<directory>/<bucket>/<key>._S3rver_object`). */
+  readonly directory: string;
 }
 
 const START_TIMEOUT_MS = 15_000;
@@ -115,7 +124,7 @@ async function kill(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-export async function startS3Server(): Promise<S3TestServer> {
+export async function startS3Server(): Promise<S3rverTestServer> {
   const dir = await mkdtemp(path.join(tmpdir(), 'flux-s3rver-'));
   const dataDir = path.join(dir, 'data');
   const logFile = path.join(dir, 'requests.jsonl');
@@ -126,7 +135,8 @@ export async function startS3Server(): Promise<S3TestServer> {
   let current: ChildProcess | undefined = first.child;
   const endpoint = `http://127.0.0.1:${port}`;
 
-  const server: S3TestServer = {
+  const server: S3rverTestServer = {
+    kind: 's3rver',
     endpoint,
     port,
     bucket,
