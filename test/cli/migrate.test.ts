@@ -1,8 +1,8 @@
 // migrate: verified, resumable copies between pools, against a real s3rver. Includes SIGKILL of the
-// built binary at random moments and a destination server stopped mid-run.
+// built binary at fixed points of its progress and a destination server stopped mid-run.
 
 import * as v from 'valibot';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
@@ -42,6 +42,16 @@ async function localKeys(root: string): Promise<string[]> {
     .map((e) => path.relative(root, path.join(e.parentPath, e.name)));
 }
 
+/** Kills the child with SIGKILL once `ready()` holds (polled every 10 ms); resolves with the signal that ended it, or null if it exited first. */
+async function killWhen(child: ChildProcess, ready: () => Promise<boolean>): Promise<NodeJS.Signals | null> {
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_, signal) => resolve(signal)));
+  let done = false;
+  void exited.then(() => (done = true));
+  while (!done && !(await ready())) await new Promise((resolve) => setTimeout(resolve, 10));
+  if (!done) child.kill('SIGKILL');
+  return exited;
+}
+
 describe('migrate local → S3', () => {
   let s3: S3TestServer;
   let backend: S3Backend;
@@ -77,23 +87,20 @@ describe('migrate local → S3', () => {
     return found;
   }
 
-  it('(a) survives SIGKILL at random moments: re-runs finish with every segment copied, identical, and the source empty', async () => {
+  it('(a) survives SIGKILL mid-run: re-runs finish with every segment copied, identical, and the source empty', async () => {
     const { cwd, root, expected } = await setup(4, 500, 4096);
     const args = [bin, 'migrate', '--from', 'ssd', '--to', 's3', '--delete-source', '--concurrency', '16', '--quiet'];
-    const kills: number[] = [];
-    for (let attempt = 0; attempt < 4; attempt++) {
+    // Each run is killed once the destination has taken that many more PUTs: four kills at fixed
+    // points of progress, all before the 2,000 copies are done, so every one lands mid-run.
+    for (const puts of [40, 150, 90, 260]) {
+      await s3.resetRequests();
       const child = spawn(process.execPath, args, { cwd, env: { PATH: process.env.PATH }, stdio: 'ignore' });
-      const delay = 300 + Math.floor(Math.random() * 1500);
-      const timer = setTimeout(() => child.kill('SIGKILL'), delay);
-      const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
-      clearTimeout(timer);
-      if (code === null) kills.push(delay);
-      else break;
+      const signal = await killWhen(child, async () => (await s3.requests()).filter((r) => r.method === 'PUT').length >= puts);
+      expect(signal, `the run ended by itself before ${puts} PUTs`).toBe('SIGKILL');
     }
     const final = await cli(['migrate', '--from', 'ssd', '--to', 's3', '--delete-source', '--json'], { cwd });
     expect(final.code, final.stderr).toBe(0);
     expect(final.json()).toMatchObject({ failed: 0, failures: [] });
-    expect(kills.length).toBeGreaterThan(0);
     const copied = await s3Contents();
     expect(copied.size).toBe(2000);
     expect(copied).toEqual(expected);
@@ -225,8 +232,9 @@ describe('migrate between local pools', () => {
     await mkdir(sourceDir, { recursive: true });
     await Promise.all(Array.from({ length: 300 }, (_, i) => writeFile(path.join(sourceDir, `segment_${i}.ts`), randomBytes(256 * 1024))));
     const child = spawn(process.execPath, [bin, 'migrate', '--from', 'a', '--to', 'b', '--quiet'], { cwd, env: { PATH: process.env.PATH }, stdio: 'ignore' });
-    setTimeout(() => child.kill('SIGKILL'), 700);
-    await new Promise((resolve) => child.on('exit', resolve));
+    const copies = async (): Promise<number> => (await readdir(path.join(b, 'hls/cam1')).catch(() => [])).length;
+    expect(await killWhen(child, async () => (await copies()) >= 30), 'the run ended before it was killed').toBe('SIGKILL');
+    expect(await copies()).toBeLessThan(300);
     // What a writer killed mid-write leaves behind: a temporary file of a process that is gone.
     await mkdir(path.join(b, '.flux-storage/tmp'), { recursive: true });
     await writeFile(path.join(b, '.flux-storage/tmp/99999999.abcdef'), 'half a segment');
