@@ -40,7 +40,8 @@ export interface LoadOptions {
 
 /** The embedded default: one local pool named `local` at ./flux-data (or FLUX_STORAGE_ROOT). */
 export function defaultConfig(env: NodeJS.ProcessEnv = process.env): unknown {
-  return { pools: [{ name: 'local', priority: 1, backend: { type: 'local', root: env.FLUX_STORAGE_ROOT || './flux-data' } }] };
+  // The one root that is created when missing: a configured root must exist (createRoot aside).
+  return { pools: [{ name: 'local', priority: 1, backend: { type: 'local', root: env.FLUX_STORAGE_ROOT || './flux-data', createRoot: true } }] };
 }
 
 /** Validates a config object (already read from a file or built in code). */

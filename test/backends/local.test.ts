@@ -15,10 +15,26 @@ async function makeLocal(): Promise<{ backend: LocalBackend; dir: string }> {
   return { backend, dir };
 }
 
-runConformance('local', async () => {
-  const { backend, dir } = await makeLocal();
-  return { backend, cleanup: () => rm(dir, { recursive: true, force: true }) };
-});
+runConformance(
+  'local',
+  async () => {
+    const { backend, dir } = await makeLocal();
+    const outside = await mkdtemp(path.join(tmpdir(), 'flux-outside-'));
+    return {
+      backend,
+      cleanup: () => Promise.all([rm(dir, { recursive: true, force: true }), rm(outside, { recursive: true, force: true })]).then(() => undefined),
+      symlinks: {
+        outside,
+        pathOf: (key) => path.join(dir, key),
+        async link(key, target) {
+          await mkdir(path.dirname(path.join(dir, key)), { recursive: true });
+          await symlink(target, path.join(dir, key));
+        },
+      },
+    };
+  },
+  { symlinks: true },
+);
 
 describe('local backend', () => {
   it('rejects a key that resolves outside the root even when it gets past the front door', async () => {
@@ -65,6 +81,72 @@ describe('local backend', () => {
     const keys: string[] = [];
     for await (const entry of backend.list('hls/')) keys.push(entry.key);
     expect(keys).toEqual([]);
+  });
+
+  it('reports a configured root that does not exist, naming it, and creates nothing', async () => {
+    const parent = await mkdtemp(path.join(tmpdir(), 'flux-local-'));
+    const root = path.join(parent, 'mnt/disk1/hls');
+    const backend = new LocalBackend(v.parse(localOptionsSchema, { type: 'local', root }));
+    const missing = { code: 'Unavailable', retryable: false, message: expect.stringContaining(`the root ${root} does not exist`) };
+    await expect(backend.write('hls/s/segment_1.ts', Buffer.from('x'))).rejects.toMatchObject(missing);
+    await expect(backend.read('hls/s/segment_1.ts')).rejects.toMatchObject(missing);
+    await expect(backend.exists('hls/s/segment_1.ts')).rejects.toMatchObject(missing);
+    await expect(backend.delete('hls/s/segment_1.ts')).rejects.toMatchObject(missing);
+    await expect(backend.usage()).rejects.toMatchObject(missing);
+    await expect((async () => {
+      for await (const entry of backend.list('hls/')) void entry;
+    })()).rejects.toMatchObject(missing);
+    expect(await readdir(parent)).toEqual([]);
+  });
+
+  it('creates a missing root with createRoot, and lists it as empty before', async () => {
+    const parent = await mkdtemp(path.join(tmpdir(), 'flux-local-'));
+    const root = path.join(parent, 'new/root');
+    const backend = new LocalBackend(v.parse(localOptionsSchema, { type: 'local', root, createRoot: true }));
+    const keys: string[] = [];
+    for await (const entry of backend.list('')) keys.push(entry.key);
+    expect(keys).toEqual([]);
+    expect(await backend.exists('hls/s/segment_1.ts')).toBe(false);
+    await backend.write('hls/s/segment_1.ts', Buffer.from('x'));
+    expect((await backend.read('hls/s/segment_1.ts')).toString()).toBe('x');
+  });
+
+  it('never recreates a root that went away after it was found (an unmounted disk)', async () => {
+    const { backend, dir } = await makeLocal();
+    await backend.write('hls/s/segment_1.ts', Buffer.from('x'));
+    await rm(dir, { recursive: true });
+    await expect(backend.write('hls/s/segment_2.ts', Buffer.from('y'))).rejects.toMatchObject({ code: 'Unavailable', message: expect.stringContaining(`the root ${dir} does not exist`) });
+    await expect(backend.write('hls/t/segment_2.ts', Buffer.from('y'))).rejects.toMatchObject({ code: 'Unavailable' });
+    await expect(backend.read('hls/s/segment_1.ts')).rejects.toMatchObject({ code: 'Unavailable' });
+    await expect(readdir(dir)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('accepts a root whose own path is a symlink (the operator chose it)', async () => {
+    const { dir } = await makeLocal();
+    const link = `${dir}-link`;
+    await symlink(dir, link);
+    const backend = new LocalBackend(v.parse(localOptionsSchema, { type: 'local', root: link }));
+    await backend.write('hls/s/segment_1.ts', Buffer.from('via link'));
+    expect(await readdir(path.join(dir, 'hls/s'))).toEqual(['segment_1.ts']);
+    const keys: string[] = [];
+    for await (const entry of backend.list('hls/')) keys.push(entry.key);
+    expect(keys).toEqual(['hls/s/segment_1.ts']);
+    await rm(link);
+  });
+
+  it('refuses the filesystem root, written or resolved', () => {
+    expect(() => v.parse(localOptionsSchema, { type: 'local', root: '/' })).toThrow(/must not be the filesystem root/);
+    expect(() => v.parse(localOptionsSchema, { type: 'local', root: '//.' })).toThrow(/must not be the filesystem root/);
+    expect(() => new LocalBackend({ type: 'local', root: '../../../../../../../../..', fsync: false, concurrency: 1 }, { baseDir: '/tmp/a' })).toThrow(/is the filesystem root/);
+  });
+
+  it('never blocks on a FIFO left where a segment should be', async () => {
+    const { backend, dir } = await makeLocal();
+    const { execFileSync } = await import('node:child_process');
+    await mkdir(path.join(dir, 'hls/s'), { recursive: true });
+    execFileSync('mkfifo', [path.join(dir, 'hls/s/segment_1.ts')]);
+    await expect(backend.read('hls/s/segment_1.ts')).rejects.toMatchObject({ code: 'NotFound' });
+    expect(await backend.exists('hls/s/segment_1.ts')).toBe(false);
   });
 
   it('reports filesystem usage from statfs', async () => {

@@ -36,8 +36,8 @@ const range = (from: number, to: number): number[] => Array.from({ length: to - 
 async function twoPools(): Promise<{ cwd: string; a: string; b: string }> {
   const cwd = await workdir({
     pools: [
-      { name: 'a', priority: 1, backend: { type: 'local', root: './a' } },
-      { name: 'b', priority: 2, backend: { type: 'local', root: './b' } },
+      { name: 'a', priority: 1, backend: { type: 'local', root: './a', createRoot: true } },
+      { name: 'b', priority: 2, backend: { type: 'local', root: './b', createRoot: true } },
     ],
   });
   return { cwd, a: path.join(cwd, 'a'), b: path.join(cwd, 'b') };

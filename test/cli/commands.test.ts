@@ -171,7 +171,7 @@ describe('two local pools, the preferred one broken (its root is a regular file)
     const cwd = await workdir({
       pools: [
         { name: 'broken', priority: 1, backend: { type: 'local', root: './a-file' } },
-        { name: 'good', priority: 2, backend: { type: 'local', root: './good' } },
+        { name: 'good', priority: 2, backend: { type: 'local', root: './good', createRoot: true } },
       ],
     });
     await writeFile(path.join(cwd, 'a-file'), 'I am a file, not a folder');

@@ -73,7 +73,7 @@ describe('migrate local → S3', () => {
   async function setup(streams: number, perStream: number, size: number) {
     const cwd = await workdir({
       pools: [
-        { name: 'ssd', priority: 1, backend: { type: 'local', root: './ssd' } },
+        { name: 'ssd', priority: 1, backend: { type: 'local', root: './ssd', createRoot: true } },
         { name: 's3', priority: 2, backend: s3.poolOptions() },
       ],
     });
@@ -206,8 +206,8 @@ describe('migrate between local pools', () => {
   async function setup() {
     const cwd = await workdir({
       pools: [
-        { name: 'a', priority: 1, backend: { type: 'local', root: './a' } },
-        { name: 'b', priority: 2, backend: { type: 'local', root: './b' } },
+        { name: 'a', priority: 1, backend: { type: 'local', root: './a', createRoot: true } },
+        { name: 'b', priority: 2, backend: { type: 'local', root: './b', createRoot: true } },
       ],
     });
     return { cwd, a: path.join(cwd, 'a'), b: path.join(cwd, 'b') };

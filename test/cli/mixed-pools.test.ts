@@ -33,7 +33,7 @@ for (const { label, start, describe: describeOn } of S3_SERVERS) describeOn(`S3 
         { name: 's3', priority: 1, backend: s3.poolOptions({ connectTimeoutMs: 500, retries: 1 }) },
         { name: 'oss', priority: 2, backend: { ...oss.poolOptions({ timeoutMs: 2000 }), accessKeySecret: '${OSS_SECRET}' } },
         { name: 'redis', priority: 3, backend: { ...redisOptions, url: `redis://:\${REDIS_PASSWORD}@127.0.0.1:${redis.port}` } },
-        { name: 'disk', priority: 4, backend: { type: 'local', root: './disk' } },
+        { name: 'disk', priority: 4, backend: { type: 'local', root: './disk', createRoot: true } },
       ],
     });
     for (const id of [1, 2, 3, 4]) await writeFile(path.join(cwd, `segment_${id}.ts`), Buffer.alloc(1000 + id, id));

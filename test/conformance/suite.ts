@@ -11,6 +11,23 @@ export interface ConformanceFixture {
   backend: StorageBackend;
   /** Removes what the run wrote and stops anything started for it. */
   cleanup(): Promise<void>;
+  /** Stores with symlinks (a filesystem): makes them, for the symlink cases. */
+  symlinks?: SymlinkMaker;
+}
+
+/** What the symlink cases need of a store that has symlinks. */
+export interface SymlinkMaker {
+  /** A folder outside the backend's root, for link targets that must stay untouched. */
+  outside: string;
+  /** Makes `key` (a file or folder position under the root) a symlink to `target` (an absolute path). */
+  link(key: string, target: string): Promise<void>;
+  /** The absolute path of a key under the root (to link to a place inside it). */
+  pathOf(key: string): string;
+}
+
+export interface ConformanceOptions {
+  /** The store has symlinks: the fixture gives `symlinks`, and the symlink cases run (else they show as skipped). */
+  symlinks?: boolean;
 }
 
 async function collect(iterable: AsyncIterable<{ key: string }>): Promise<string[]> {
@@ -28,7 +45,7 @@ async function expectCode(promise: Promise<unknown>, code: string): Promise<void
   expect((error as { code: string }).code).toBe(code);
 }
 
-export function runConformance(name: string, makeFixture: () => Promise<ConformanceFixture>): void {
+export function runConformance(name: string, makeFixture: () => Promise<ConformanceFixture>, options: ConformanceOptions = {}): void {
   describe(`conformance: ${name}`, () => {
     let fixture: ConformanceFixture;
     let backend: StorageBackend;
@@ -238,6 +255,72 @@ export function runConformance(name: string, makeFixture: () => Promise<Conforma
     it('usage() is all nulls without the usage capability', async (ctx) => {
       onlyIf(ctx, 'usage', false);
       expect(await backend.usage()).toEqual({ usedBytes: null, totalBytes: null });
+    });
+
+    describe.skipIf(options.symlinks !== true)('symlinks are never followed', () => {
+      const links = (): SymlinkMaker => {
+        if (fixture.symlinks === undefined) throw new Error(`${name}: runConformance was told the store has symlinks, but the fixture gives no symlinks maker`);
+        return fixture.symlinks;
+      };
+      const outsideFile = async (name: string, text: string): Promise<string> => {
+        const { writeFile } = await import('node:fs/promises');
+        const file = `${links().outside}/${name}`;
+        await writeFile(file, text);
+        return file;
+      };
+      const fileText = async (file: string): Promise<string | null> => {
+        const { readFile } = await import('node:fs/promises');
+        return readFile(file, 'utf8').catch(() => null);
+      };
+
+      it('a segment file that links out of the root is not listed, read, stat\'ed or deleted', async () => {
+        const target = await outsideFile('secret.ts', 'outside bytes');
+        await backend.write(key('sl-file/segment_1.ts'), Buffer.from('inside'));
+        await links().link(key('sl-file/segment_2.ts'), target);
+        expect(await collect(backend.list(key('sl-file/')))).toEqual([key('sl-file/segment_1.ts')]);
+        await expectCode(backend.read(key('sl-file/segment_2.ts')), 'NotFound');
+        await expectCode(backend.read(key('sl-file/segment_2.ts'), { into: Buffer.alloc(100) }), 'NotFound');
+        await expectCode(backend.stat(key('sl-file/segment_2.ts')), 'NotFound');
+        expect(await backend.exists(key('sl-file/segment_2.ts'))).toBe(false);
+        await backend.delete(key('sl-file/segment_2.ts'));
+        expect((await backend.deleteMany([key('sl-file/segment_2.ts')])).failed).toEqual([]);
+        expect(await fileText(target)).toBe('outside bytes');
+      });
+
+      it('a stream folder that links out of the root is not listed, read, deleted or written through', async () => {
+        await outsideFile('segment_7.ts', 'outside segment');
+        await backend.write(key('sl-dir/real/segment_1.ts'), Buffer.from('inside'));
+        await links().link(key('sl-dir/linked'), links().outside);
+        expect(await collect(backend.list(key('sl-dir/')))).toEqual([key('sl-dir/real/segment_1.ts')]);
+        expect(await collect(backend.list(key('sl-dir/linked/')))).toEqual([]);
+        await expectCode(backend.read(key('sl-dir/linked/segment_7.ts')), 'NotFound');
+        expect(await backend.exists(key('sl-dir/linked/segment_7.ts'))).toBe(false);
+        await backend.delete(key('sl-dir/linked/segment_7.ts'));
+        expect((await backend.deleteMany([key('sl-dir/linked/segment_7.ts')])).failed).toEqual([]);
+        expect(await fileText(`${links().outside}/segment_7.ts`)).toBe('outside segment');
+        await expectCode(backend.write(key('sl-dir/linked/segment_8.ts'), Buffer.from('x')), 'Unsupported');
+        await expectCode(backend.write(key('sl-dir/linked/deeper/segment_9.ts'), Buffer.from('x')), 'Unsupported');
+        expect(await fileText(`${links().outside}/segment_8.ts`)).toBeNull();
+        const { readdir } = await import('node:fs/promises');
+        expect((await readdir(links().outside)).sort()).not.toContain('deeper');
+      });
+
+      it('a link to a place inside the root is treated the same: never followed', async () => {
+        await backend.write(key('sl-in/cam1/segment_1.ts'), Buffer.from('real'));
+        await links().link(key('sl-in/cam2'), links().pathOf(key('sl-in/cam1')));
+        await links().link(key('sl-in/cam1/segment_2.ts'), links().pathOf(key('sl-in/cam1/segment_1.ts')));
+        expect(await collect(backend.list(key('sl-in/')))).toEqual([key('sl-in/cam1/segment_1.ts')]);
+        expect(await collect(backend.list(key('sl-in/cam2/')))).toEqual([]);
+        await expectCode(backend.read(key('sl-in/cam2/segment_1.ts')), 'NotFound');
+        await expectCode(backend.read(key('sl-in/cam1/segment_2.ts')), 'NotFound');
+        await backend.delete(key('sl-in/cam2/segment_1.ts'));
+        await backend.delete(key('sl-in/cam1/segment_2.ts'));
+        expect((await backend.read(key('sl-in/cam1/segment_1.ts'))).toString()).toBe('real');
+        // A write of a key that is a symlink replaces the link by the object; it never writes through it.
+        await backend.write(key('sl-in/cam1/segment_2.ts'), Buffer.from('new'));
+        expect((await backend.read(key('sl-in/cam1/segment_2.ts'))).toString()).toBe('new');
+        expect((await backend.read(key('sl-in/cam1/segment_1.ts'))).toString()).toBe('real');
+      });
     });
 
     it('declares its type and capabilities', () => {
