@@ -14,7 +14,7 @@ describe('rm', () => {
     const cwd = await workdir({
       pools: [
         { name: 'broken', priority: 1, backend: { type: 'local', root: './a-file' } },
-        { name: 'good', priority: 2, backend: { type: 'local', root: './good' } },
+        { name: 'good', priority: 2, backend: { type: 'local', root: './good', createRoot: true } },
       ],
     });
     await writeFile(path.join(cwd, 'a-file'), 'not a folder');

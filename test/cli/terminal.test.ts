@@ -92,8 +92,8 @@ describe('Ctrl-C at a terminal', () => {
   it('migrate prints its summary and exits 130, the terminal as it was', async () => {
     const cwd = await workdir({
       pools: [
-        { name: 'a', priority: 1, backend: { type: 'local', root: './a' } },
-        { name: 'b', priority: 2, backend: { type: 'local', root: './b' } },
+        { name: 'a', priority: 1, backend: { type: 'local', root: './a', createRoot: true } },
+        { name: 'b', priority: 2, backend: { type: 'local', root: './b', createRoot: true } },
       ],
     });
     const dir = path.join(cwd, 'a/hls/cam1');
