@@ -24,7 +24,7 @@ describe('destructive commands on the embedded default', () => {
   });
 
   it('no warning when a config file is found', async () => {
-    const cwd = await workdir({ pools: [{ name: 'ssd', backend: { type: 'local', root: './data' } }] });
+    const cwd = await workdir({ pools: [{ name: 'ssd', backend: { type: 'local', root: './data', createRoot: true } }] });
     await writeFile(path.join(cwd, 'x'), '');
     expect((await cli(['cleanup', '--all', '--keep', '5', '--quiet'], { cwd })).stderr).toBe('');
   });
