@@ -1,10 +1,14 @@
 // StorageManager: where objects go. Chooses a pool for each write by priority, usage and health,
-// fails over to the next, reads from whichever pool has the object, deletes from every pool.
+// fails over to the next, reads from whichever pool has the object, deletes from every pool. The
+// rules it applies (eligibility, order, health, aggregated error codes) are policy.ts's.
 
 import type { ObjectInfo, StorageBackend } from '../backends/types.js';
 import { isStorageError, StorageError } from '../errors.js';
 import { assertValidKey, assertValidPrefix, compareNames } from '../keys.js';
 import { StoragePool, type PoolConfig } from './pool.js';
+import { aggregateFailure, assertWritable, comparePriority, planWrite, readOrder, skipCode, type WriteSkip } from './policy.js';
+import { sameStore } from './same-store.js';
+import { StaleCopies } from './stale.js';
 
 export interface PoolFailure {
   pool: string;
@@ -16,6 +20,14 @@ export interface WriteOutcome {
   pool: string;
   /** Pools tried before it, with why each failed. */
   failedOver: PoolFailure[];
+  /** Pools not tried, with why (read-only, unhealthy, full). */
+  skipped: WriteSkip[];
+  /**
+   * Pools read before the one that took the data, whose older copy of the key could not be
+   * removed (down, refused, or not proven to be another store): reads in this process skip them
+   * for this key, and retry the removal once they answer again.
+   */
+  staleCopies: PoolFailure[];
 }
 
 export interface ListedObject {
@@ -30,13 +42,14 @@ export interface UnionListing {
   failures: PoolFailure[];
 }
 
-/** Remembers which pool last held a key, so a read goes there first (bounded, most recent kept). */
+/** Remembers which pool this process last wrote a key to, so a read goes there first (bounded, most recent kept). */
 const LOCATION_CACHE_SIZE = 10_000;
 
 export class StorageManager {
   /** Pools in priority order (1 before 2; equal priorities by name). */
   readonly pools: readonly StoragePool[];
   private readonly locations = new Map<string, string>();
+  private readonly stale: StaleCopies;
 
   constructor(pools: readonly StoragePool[]) {
     const names = new Set<string>();
@@ -44,7 +57,11 @@ export class StorageManager {
       if (names.has(pool.name)) throw new StorageError('ConfigInvalid', `two pools are named "${pool.name}": names must be unique`);
       names.add(pool.name);
     }
-    this.pools = [...pools].sort((a, b) => a.config.priority - b.config.priority || compareNames(a.name, b.name));
+    this.pools = [...pools].sort((a, b) => comparePriority(a.config, b.config));
+    this.stale = new StaleCopies(this.pools, (a, b) => sameStore(a, b));
+    // Every delete through a pool (rm, cleanup's deleteMany, migrate's --delete-source) drops what
+    // this process remembered of those keys.
+    for (const pool of this.pools) pool.onDelete((keys) => this.forget(keys));
   }
 
   static fromBackends(pairs: readonly (readonly [PoolConfig, StorageBackend])[]): StorageManager {
@@ -67,83 +84,81 @@ export class StorageManager {
   }
 
   /**
-   * Pools that may take a write of `size` bytes, best first: not read-only, not unhealthy, and at
-   * or below maxUsagePercent after the write where usage is known. Lowest priority number first;
-   * ties go to the least used (unknown usage after known).
+   * Pools that may take a write of `size` bytes, best first, and the others with why not (see
+   * policy.ts planWrite: read-only, unhealthy, over maxUsagePercent with the write's size).
    */
-  async selectPoolsForWrite(size: number): Promise<{ eligible: StoragePool[]; skipped: { pool: string; reason: string }[] }> {
-    const skipped: { pool: string; reason: string }[] = [];
-    const candidates: { pool: StoragePool; percent: number | null }[] = [];
-    await Promise.all(
-      this.pools.map(async (pool) => {
-        if (pool.config.readOnly) return skipped.push({ pool: pool.name, reason: 'read-only' });
-        if (pool.health === 'unhealthy') return skipped.push({ pool: pool.name, reason: 'unhealthy' });
-        const usage = await pool.usage();
-        if (usage.usedBytes !== null && usage.totalBytes) {
-          const after = ((usage.usedBytes + size) / usage.totalBytes) * 100;
-          if (after > pool.config.maxUsagePercent) {
-            return skipped.push({ pool: pool.name, reason: `would be ${after.toFixed(1)}% full, over its ${pool.config.maxUsagePercent}% limit` });
-          }
-        }
-        return candidates.push({ pool, percent: usage.percent });
-      }),
-    );
-    candidates.sort(
-      (a, b) =>
-        a.pool.config.priority - b.pool.config.priority ||
-        (a.percent ?? Infinity) - (b.percent ?? Infinity) ||
-        compareNames(a.pool.name, b.pool.name),
-    );
-    return { eligible: candidates.map((c) => c.pool), skipped };
+  async selectPoolsForWrite(size: number): Promise<{ eligible: StoragePool[]; skipped: WriteSkip[] }> {
+    const facts = await Promise.all(this.pools.map(async (pool) => ({ ...(await pool.facts()), pool })));
+    const { eligible, skipped } = planWrite(facts, size);
+    return { eligible: eligible.map((f) => f.pool), skipped };
   }
 
   /**
-   * Writes to the best eligible pool, or to `options.pool` alone. When a pool's write fails, the
-   * next eligible one is tried; fails only when none took it, naming every pool's reason.
+   * Writes to the best eligible pool, or to `options.pool` alone (refused with InvalidArgument,
+   * nothing written, when it is read-only). When a pool's write fails, the next eligible one is
+   * tried; fails only when none took it, naming every pool's reason, with the most telling code.
+   * Once written, older copies of the key in pools read before that one are removed, so that
+   * reads return the new bytes (see stale.ts).
    */
   async write(key: string, data: Uint8Array, options: { pool?: string } = {}): Promise<WriteOutcome> {
     assertValidKey(key);
     if (options.pool !== undefined) {
-      await this.pool(options.pool).write(key, data);
-      this.remember(key, options.pool);
-      return { pool: options.pool, failedOver: [] };
+      const pool = this.pool(options.pool);
+      assertWritable({ name: pool.name, readOnly: pool.config.readOnly });
+      await pool.write(key, data);
+      return this.written(key, pool, [], []);
     }
     const { eligible, skipped } = await this.selectPoolsForWrite(data.byteLength);
     const failedOver: PoolFailure[] = [];
     for (const pool of eligible) {
+      // A half-open pool takes one trial call at a time; the others skip it as unhealthy.
+      if (!pool.claimTrial()) {
+        skipped.push({ pool: pool.name, reason: 'unhealthy', detail: 'unhealthy (its trial call after the back-off is in flight)' });
+        continue;
+      }
       try {
         await pool.write(key, data);
-        this.remember(key, pool.name);
-        return { pool: pool.name, failedOver };
+        return this.written(key, pool, failedOver, skipped);
       } catch (error) {
         failedOver.push({ pool: pool.name, error: pool.named(error, key) });
       }
     }
     const reasons = [
       ...failedOver.map((f) => `${f.pool}: ${f.error.detail}`),
-      ...skipped.map((s) => `${s.pool}: ${s.reason}`),
+      ...skipped.map((s) => `${s.pool}: ${s.detail}`),
     ];
-    throw new StorageError('Unavailable', `no pool took the write (${reasons.join('; ') || 'no pools configured'})`, { key });
+    const { code, retryable } = aggregateFailure([...failedOver.map((f) => f.error), ...skipped.map((s) => skipCode(s.reason))]);
+    throw new StorageError(code, `no pool took the write (${reasons.join('; ') || 'no pools configured'})`, { key, retryable });
+  }
+
+  /** Drops what this process remembers of these keys (where each was written, stale copies). */
+  forget(keys: readonly string[]): void {
+    for (const key of keys) {
+      this.locations.delete(key);
+      this.stale.forget(key);
+    }
   }
 
   /**
-   * The object from the first pool that has it, trying pools in priority order (the pool that last
-   * held it first). NotFound only when every pool answered that it has no such object; when some
-   * pool could not answer, the error says so instead.
+   * The object from the first pool that has it, in policy.ts's read order: the pool this process
+   * last wrote the key to, then priority order, pools known to be down last (still tried before
+   * answering NotFound). NotFound only when every pool answered that it has no such object; when
+   * some pool could not answer, the error says so instead.
    */
   async read(key: string, options: { pool?: string } = {}): Promise<{ data: Buffer; pool: string }> {
     assertValidKey(key);
+    if (options.pool === undefined && this.stale.has(key)) await this.retryStaleRemoval(key);
     const failures: PoolFailure[] = [];
     for (const pool of this.readOrder(key, options.pool)) {
+      pool.claimTrial();
       try {
         const data = await pool.read(key);
-        this.remember(key, pool.name);
         return { data, pool: pool.name };
       } catch (error) {
         if (!isStorageError(error, 'NotFound')) failures.push({ pool: pool.name, error: pool.named(error, key) });
       }
     }
-    this.locations.delete(key);
+    if (failures.length === 0) this.locations.delete(key);
     throw notFoundOrUnsure(key, failures);
   }
 
@@ -182,10 +197,11 @@ export class StorageManager {
         }
       }),
     );
-    this.locations.delete(key);
+    this.forget([key]);
     if (failures.length > 0) {
       const done = deletedFrom.length > 0 ? ` (deleted from ${deletedFrom.join(', ')})` : '';
-      throw new StorageError('Unavailable', `could not delete from ${describeFailures(failures)}${done}`, { key });
+      const { code, retryable } = aggregateFailure(failures.map((f) => f.error));
+      throw new StorageError(code, `could not delete from ${describeFailures(failures)}${done}`, { key, retryable });
     }
     if (found.length === 0) throw new StorageError('NotFound', 'no pool holds this object', { key });
     return { deletedFrom: this.inPriorityOrder(deletedFrom.map((pool) => ({ pool }))).map((d) => d.pool) };
@@ -229,9 +245,23 @@ export class StorageManager {
 
   private readOrder(key: string, only?: string): readonly StoragePool[] {
     if (only !== undefined) return [this.pool(only)];
-    const last = this.locations.get(key);
-    const first = last === undefined ? undefined : this.pools.find((p) => p.name === last);
-    return first === undefined ? this.pools : [first, ...this.pools.filter((p) => p !== first)];
+    const facts = this.pools.map((pool) => ({ pool, name: pool.name, knownDown: pool.knownDown }));
+    return readOrder(facts, { wroteTo: this.locations.get(key), stale: this.stale.poolsOf(key) }).map((f) => f.pool);
+  }
+
+  private async written(key: string, pool: StoragePool, failedOver: PoolFailure[], skipped: WriteSkip[]): Promise<WriteOutcome> {
+    const previous = this.locations.get(key);
+    // Removing the older copies deletes through the pools, which makes this manager forget the
+    // key: where it now is is remembered after.
+    const staleCopies = await this.stale.afterWrite(key, pool, previous);
+    this.remember(key, pool.name);
+    return { pool: pool.name, failedOver, skipped, staleCopies };
+  }
+
+  private async retryStaleRemoval(key: string): Promise<void> {
+    const holder = this.locations.get(key);
+    await this.stale.retry(key, this.pools.find((p) => p.name === holder));
+    if (holder !== undefined) this.remember(key, holder);
   }
 
   private remember(key: string, pool: string): void {
@@ -252,9 +282,6 @@ export function describeFailures(failures: readonly PoolFailure[]): string {
 
 function notFoundOrUnsure(key: string, failures: PoolFailure[]): StorageError {
   if (failures.length === 0) return new StorageError('NotFound', 'no pool holds this object', { key });
-  const first = failures[0]!.error;
-  return new StorageError(first.code === 'PermissionDenied' ? 'PermissionDenied' : 'Unavailable', `not found in the pools that answered, and ${describeFailures(failures)} could not be read`, {
-    key,
-    retryable: first.retryable,
-  });
+  const { code, retryable } = aggregateFailure(failures.map((f) => f.error));
+  return new StorageError(code, `not found in the pools that answered, and ${describeFailures(failures)} could not be read`, { key, retryable });
 }

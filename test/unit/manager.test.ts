@@ -43,7 +43,7 @@ describe('StorageManager', () => {
       [config('first', { priority: 1 }), await localBackend()],
     ]);
     const outcome = await manager.write('hls/a/segment_1.ts', Buffer.from('x'));
-    expect(outcome).toEqual({ pool: 'first', failedOver: [] });
+    expect(outcome).toEqual({ pool: 'first', failedOver: [], skipped: [], staleCopies: [] });
     expect(await manager.pool('first').exists('hls/a/segment_1.ts')).toBe(true);
     expect(await manager.pool('second').exists('hls/a/segment_1.ts')).toBe(false);
   });
@@ -63,7 +63,8 @@ describe('StorageManager', () => {
     ]);
     const { eligible, skipped } = await manager.selectPoolsForWrite(5);
     expect(eligible.map((p) => p.name)).toEqual(['unknown']);
-    expect(skipped[0]?.reason).toMatch(/84\.0% full, over its 80% limit/);
+    expect(skipped[0]).toMatchObject({ pool: 'full', reason: 'full' });
+    expect(skipped[0]?.detail).toMatch(/84\.0% full, over its 80% limit/);
     expect((await manager.write('hls/a/segment_1.ts', Buffer.alloc(5))).pool).toBe('unknown');
   });
 

@@ -1,6 +1,8 @@
-// pools status: each pool's health (from a live probe), latency and usage. Exit 1 when any pool is
-// unhealthy, so a monitor can call it.
+// pools status: each pool's health (from a live probe), latency, usage and whether it takes writes
+// (policy.ts decides, as it does for writes). Exit 1 when any pool is unhealthy or over its
+// maxUsagePercent, so a monitor sees a filling disk before writes fail over.
 
+import { writeRefusal } from '../../pool/policy.js';
 import type { StoragePool } from '../../pool/pool.js';
 import type { CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
@@ -8,19 +10,21 @@ import { formatBytes } from '../output.js';
 import type { Program } from '../program.js';
 
 async function poolStatus(pool: StoragePool) {
-  const probe = await pool.probe();
+  // Usage first: the probe's verdict is then the last word on the pool's health.
   const usage = await pool.usage();
-  const withinLimit = usage.percent === null || usage.percent <= pool.config.maxUsagePercent;
+  const probe = await pool.probe();
+  const refusal = writeRefusal(await pool.facts(), 0);
   return {
     name: pool.name,
     type: pool.type,
     priority: pool.config.priority,
     health: pool.health,
-    probe: { ok: probe.ok, latencyMs: Math.round(probe.latencyMs * 10) / 10, error: probe.error ?? null },
+    probe: { ok: probe.ok, mode: probe.mode, latencyMs: Math.round(probe.latencyMs * 10) / 10, error: probe.error ?? null },
     usage: { usedBytes: usage.usedBytes, totalBytes: usage.totalBytes, percent: usage.percent === null ? null : Math.round(usage.percent * 10) / 10 },
     maxUsagePercent: pool.config.maxUsagePercent,
     readOnly: pool.config.readOnly,
-    takesWrites: !pool.config.readOnly && pool.health !== 'unhealthy' && withinLimit,
+    takesWrites: refusal === undefined,
+    noWrites: refusal === undefined ? null : { reason: refusal.reason, detail: refusal.detail },
   };
 }
 
@@ -28,7 +32,9 @@ async function status(ctx: CommandContext, options: { pool?: string }): Promise<
   const storage = await ctx.storage({ pool: options.pool });
   const progress = await ctx.out.progress('probing pools…');
   const pools = await Promise.all(storage.manager.pools.map(poolStatus)).finally(() => progress.stop());
-  if (pools.some((p) => p.health === 'unhealthy')) ctx.fail(EXIT.failed);
+  // A read-only pool takes no writes by its config: that alone is no alert.
+  if (pools.some((p) => p.health === 'unhealthy' || p.noWrites?.reason === 'full')) ctx.fail(EXIT.failed);
+  for (const p of pools) if (p.noWrites?.reason === 'full') ctx.out.warn(`pool "${p.name}" takes no writes: ${p.noWrites.detail}`);
   if (ctx.out.json) return ctx.out.printJson({ pools });
   const health = (h: string): string => ctx.out.paint(h === 'healthy' ? 'green' : h === 'degraded' ? 'yellow' : 'red', h);
   await ctx.out.table(
@@ -43,7 +49,7 @@ async function status(ctx: CommandContext, options: { pool?: string }): Promise<
       formatBytes(p.usage.totalBytes),
       p.usage.percent === null ? '-' : `${p.usage.percent}%`,
       `${p.maxUsagePercent}%`,
-      p.takesWrites ? 'yes' : 'no',
+      p.noWrites === null ? 'yes' : `no (${p.noWrites.reason})`,
     ]),
     ['left', 'left', 'right', 'left', 'right', 'right', 'right', 'right', 'right'],
   );
@@ -54,7 +60,7 @@ export function registerPools(program: Program): void {
   const pools = program.command.command('pools').description('pool health and usage');
   pools
     .command('status')
-    .description('probe every pool (write, read back, delete a small object); exit 1 if any is unhealthy')
+    .description('probe every pool (write, read back, delete a small object; a read-only pool: stat one); exit 1 if any is unhealthy or full')
     .option('--pool <name>', 'probe this pool only')
     .addHelpText('after', '\nExamples:\n  flux-storage pools status\n  flux-storage pools status --json | jq ".pools[] | select(.health != \\"healthy\\")"')
     .action(program.action(status));

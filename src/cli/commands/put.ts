@@ -62,6 +62,7 @@ async function put(ctx: CommandContext, stream: string, files: string[], options
   // names a segment that is not stored yet. Results keep the order of the command line.
   const { default: pLimit } = await import('p-limit');
   const limit = pLimit(PUT_CONCURRENCY);
+  const warnedSkips = new Set<string>();
   const store = (item: PutItem) => limit(async () => {
     try {
       const data = await readInput(ctx, item.file).catch((error: unknown) => {
@@ -72,6 +73,13 @@ async function put(ctx: CommandContext, stream: string, files: string[], options
           ? await storage.savePlaylist(stream, data.toString('utf8'), options)
           : await storage.save(stream, item.id!, data, options);
       for (const failure of saved.failedOver) ctx.out.warn(`${failure.pool} refused the write, used the next pool: ${failure.error.message}`);
+      // Once per pool and reason for the whole put; a read-only pool is skipped by its config, no news.
+      for (const skip of saved.skipped) {
+        if (skip.reason === 'read-only' || warnedSkips.has(`${skip.pool}\0${skip.reason}`)) continue;
+        warnedSkips.add(`${skip.pool}\0${skip.reason}`);
+        ctx.out.warn(`skipped pool "${skip.pool}": ${skip.detail}`);
+      }
+      for (const stale of saved.staleCopies) ctx.out.warn(`${stale.error.message}; until it is removed (rm with --pool ${stale.pool}), a read may return the older bytes`);
       return { file: item.file, stream, id: item.id, key: saved.key, pool: saved.pool, size: data.length, failedOver: saved.failedOver, error: null };
     } catch (error) {
       ctx.fail(exitCodeFor(error) === EXIT.usage ? EXIT.usage : EXIT.failed);
