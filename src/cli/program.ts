@@ -3,7 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { isStorageError } from '../errors.js';
-import { Command, CommanderError } from './commander.js';
+import { aliasOption, Command, CommanderError } from './commander.js';
 import { registerCleanup } from './commands/cleanup.js';
 import { registerGet } from './commands/get.js';
 import { registerLs } from './commands/ls.js';
@@ -87,6 +87,10 @@ With no config file, one local pool "local" is used at ./flux-data (or $FLUX_STO
   for (const register of [registerPut, registerGet, registerLs, registerRm, registerPools, registerCleanup, registerMigrate]) {
     register(program);
   }
+  // The names other tools give the same options (rclone's --transfers, the -n of rsync and make).
+  const sub = (name: string): Command => command.commands.find((c) => c.name() === name) as Command;
+  aliasOption(sub('migrate'), '--transfers', '--concurrency');
+  for (const name of ['migrate', 'cleanup']) aliasOption(sub(name), '-n', '--dry-run');
   return program;
 }
 

@@ -25,8 +25,8 @@ export function parseWholeNumber(value: string): number {
 }
 
 export function parseDuration(value: string): number {
-  const parsed = /^\d+(\.\d+)?\s*(ms|s|m|h|d)$/.test(value) ? requireCommonJs<typeof ms>('ms')(value as ms.StringValue) : undefined;
-  if (parsed === undefined || !Number.isFinite(parsed)) throw new InvalidArgumentError('must be a duration with a unit, such as 90s, 10m, 2h or 1d');
+  const parsed = /^\d+(\.\d+)?\s*(ms|s|m|h|d|w)$/.test(value) ? requireCommonJs<typeof ms>('ms')(value as ms.StringValue) : undefined;
+  if (parsed === undefined || !Number.isFinite(parsed)) throw new InvalidArgumentError('must be a duration with a unit, such as 90s, 10m, 2h, 1d or 1w');
   return parsed;
 }
 
