@@ -11,6 +11,24 @@ export function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/**
+ * Orders keys by code point, which is the UTF-8 byte order S3 and OSS list in. It differs from
+ * `<` on strings only where a character outside the Basic Multilingual Plane (a surrogate pair)
+ * meets one from U+E000 to U+FFFF.
+ */
+export function compareKeys(a: string, b: string): number {
+  const shorter = Math.min(a.length, b.length);
+  for (let i = 0; i < shorter; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    const xSurrogate = x >= 0xd800 && x <= 0xdfff;
+    if (xSurrogate !== (y >= 0xd800 && y <= 0xdfff)) return xSurrogate ? 1 : -1;
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
 /** Longest key accepted (S3 and OSS allow 1024 bytes). */
 export const MAX_KEY_LENGTH = 1024;
 

@@ -26,6 +26,13 @@ export interface BackendCapabilities {
    * before the deadline starts, so a call's deadline runs only once it has a slot; unset: no limit.
    */
   readonly maxInFlight?: number | undefined;
+  /**
+   * list() yields keys in ascending code-point order (compareKeys in keys.ts: the UTF-8 byte order
+   * of an S3 or OSS listing). A folder's keys then come one after another, so per-folder listings
+   * stream from one listing of their parent (src/pool/listing.ts); without it they are grouped in
+   * memory.
+   */
+  readonly orderedList: boolean;
 }
 
 /** What stat() and list() report of one object. */
@@ -125,7 +132,8 @@ export interface StorageBackend {
    * Every object whose key starts with `prefix`, at any depth, as full keys with their size and
    * modified time, streamed page by page so a listing of millions is never held at once. `prefix`
    * is '' (everything) or a folder ending in `/`. A prefix with nothing under it yields nothing.
-   * The order is unspecified. Keys under RESERVED_PREFIX and temporary files are never yielded.
+   * The order is that of the keys (compareKeys) where capabilities.orderedList, unspecified
+   * otherwise. Keys under RESERVED_PREFIX and temporary files are never yielded.
    * A listing that fails part way throws; it never ends early as if it were complete. The signal
    * covers the whole walk: once it fires, the pending page rejects as any aborted call does.
    */

@@ -226,6 +226,16 @@ export function runConformance(name: string, makeFixture: () => Promise<Conforma
       expect(await collect(backend.list(key('bulk/')))).toEqual([...keys].sort());
     });
 
+    it('lists in key order (UTF-8 byte order, a folder as its name and "/") where capabilities.orderedList', async (context) => {
+      if (!backend.capabilities.orderedList) context.skip();
+      const names = ['cam1/segment_2.ts', 'cam1/segment_10.ts', 'cam1-a/segment_1.ts', 'cam1.b/x.ts', 'cam10/segment_1.ts', 'cam1/deep/er/x.ts', 'cam0.ts', 'cam1a.ts', 'Z/x.ts', '_/x.ts', 'é/x.ts'];
+      const keys = names.map((name) => key(`order/${name}`));
+      for (const k of keys) await backend.write(k, Buffer.from('x'));
+      const listed: string[] = [];
+      for await (const entry of backend.list(key('order/'))) listed.push(entry.key);
+      expect(listed).toEqual([...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
+    });
+
     it('keeps keys with spaces, plus signs, unicode and quotes intact', async () => {
       const odd = [key("odd/a b+c=d&e'f.ts"), key('odd/直播-流/segment_1.ts'), key('odd/%41.ts')];
       for (const k of odd) await backend.write(k, Buffer.from(k));

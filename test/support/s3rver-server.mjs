@@ -18,12 +18,30 @@
 // finds the line already there) or, without that option, printed on stdout.
 
 import { createHash } from 'node:crypto';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import S3rver from 's3rver';
+
+// S3 lists keys in UTF-8 byte order; s3rver walks its folders in readdir order, which puts
+// `hls/cam1/...` before `hls/cam1-a/...` (S3: `-` before `/`) and then loses keys across pages.
+// Its folder walk is replaced, before s3rver loads it, by one in key order: a folder sorts as its
+// name and "/", an object file as its key (the name without s3rver's suffix).
+const s3rverUtils = createRequire(import.meta.url)('s3rver/lib/utils.js');
+const OBJECT_FILE_SUFFIX = /\._S3rver_[A-Za-z0-9_.-]+$/;
+s3rverUtils.walk = function* walk(dir, recurseFilter) {
+  const entries = readdirSync(dir, { withFileTypes: true }).map((entry) => {
+    const folder = entry.isDirectory();
+    return { filePath: path.posix.join(dir, entry.name), folder, order: Buffer.from(folder ? `${entry.name}/` : entry.name.replace(OBJECT_FILE_SUFFIX, '')) };
+  });
+  entries.sort((a, b) => Buffer.compare(a.order, b.order));
+  for (const { filePath, folder } of entries) {
+    if (!folder) yield filePath;
+    else if (!recurseFilter || recurseFilter(filePath)) yield* walk(filePath, recurseFilter);
+  }
+};
+const { default: S3rver } = await import('s3rver');
 
 const { values } = parseArgs({
   options: {

@@ -10,9 +10,9 @@
 import { constants, type Dir } from 'node:fs';
 import { lstat, mkdir, stat, open, opendir, readdir, realpath, rename, rm, statfs, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import pLimit from 'p-limit';
+import pLimit, { type LimitFunction } from 'p-limit';
 import { StorageError } from '../../errors.js';
-import { assertValidKey, assertValidPrefix, RESERVED_PREFIX } from '../../keys.js';
+import { assertValidKey, assertValidPrefix, compareKeys, RESERVED_PREFIX } from '../../keys.js';
 import type { BackendCapabilities, BackendContext, BackendUsage, CallOptions, DeleteManyResult, ObjectInfo, ReadOptions, StorageBackend, WriteOptions, WriteReceipt } from '../types.js';
 import { abortError, throwIfAborted } from '../abort.js';
 import { errnoCode, mapLocalError } from './errors.js';
@@ -39,6 +39,7 @@ export class LocalBackend implements StorageBackend {
     md5: false,
     checksWriteMd5: false,
     nativeRetry: false,
+    orderedList: true,
   };
   /** The root as configured, resolved against the config's folder. */
   readonly root: string;
@@ -147,42 +148,53 @@ export class LocalBackend implements StorageBackend {
 
   async *list(prefix: string, options: CallOptions = {}): AsyncIterable<ObjectInfo> {
     assertValidPrefix(prefix);
-    const { signal } = options;
     if (prefix !== '') this.resolve(prefix.slice(0, -1));
     const root = await this.rootOrNull(prefix);
     if (root === null) return;
-    const limit = pLimit(this.options.concurrency);
-    const folders = [prefix];
-    for (let folder = folders.pop(); folder !== undefined; folder = folders.pop()) {
-      throwIfAborted(signal, { backend: this.type, key: prefix });
-      const rel = folder.slice(0, -1);
-      // Each folder is checked before it is opened: one found as a folder may since have been
-      // replaced by a symlink.
-      if (rel !== '' && (await this.folderState(root, rel)) !== 'inside') continue;
-      const dir = rel === '' ? root : path.join(root, rel);
-      let handle: Dir;
-      try {
-        handle = await opendir(dir, { bufferSize: 256 });
-      } catch (error) {
-        const mapped = await this.mapError(error, prefix);
-        // A missing folder (or one that is a file) holds nothing; a broken root is an error.
-        if (mapped.code === 'NotFound') continue;
-        throw mapped;
+    yield* this.listFolder(root, prefix, prefix, pLimit(this.options.concurrency), options.signal);
+  }
+
+  /**
+   * One folder in key order (capabilities.orderedList): its entries sorted as keys, a sub-folder
+   * as its name and "/", walked where it falls, so memory holds one folder's names per level.
+   */
+  private async *listFolder(root: string, folder: string, prefix: string, limit: LimitFunction, signal: AbortSignal | undefined): AsyncGenerator<ObjectInfo> {
+    throwIfAborted(signal, { backend: this.type, key: prefix });
+    const rel = folder.slice(0, -1);
+    // Each folder is checked before it is opened: one found as a folder may since have been
+    // replaced by a symlink.
+    if (rel !== '' && (await this.folderState(root, rel)) !== 'inside') return;
+    const dir = rel === '' ? root : path.join(root, rel);
+    let handle: Dir;
+    try {
+      handle = await opendir(dir, { bufferSize: 256 });
+    } catch (error) {
+      const mapped = await this.mapError(error, prefix);
+      // A missing folder (or one that is a file) holds nothing; a broken root is an error.
+      if (mapped.code === 'NotFound') return;
+      throw mapped;
+    }
+    const entries: { name: string; order: string; folder: boolean }[] = [];
+    for await (const entry of handle) {
+      // Dirent types come from lstat: a symlink is neither a directory nor a file here.
+      if (entry.isDirectory()) {
+        if (`${folder}${entry.name}/` !== RESERVED_PREFIX) entries.push({ name: entry.name, order: `${entry.name}/`, folder: true });
+      } else if (entry.isFile()) {
+        entries.push({ name: entry.name, order: entry.name, folder: false });
+      }
+    }
+    entries.sort((a, b) => compareKeys(a.order, b.order));
+    for (let i = 0; i < entries.length; ) {
+      const entry = entries[i]!;
+      if (entry.folder) {
+        yield* this.listFolder(root, `${folder}${entry.name}/`, prefix, limit, signal);
+        i++;
+        continue;
       }
       const files: string[] = [];
-      for await (const entry of handle) {
-        const key = folder + entry.name;
-        // Dirent types come from lstat: a symlink is neither a directory nor a file here.
-        if (entry.isDirectory()) {
-          if (`${key}/` !== RESERVED_PREFIX) folders.push(`${key}/`);
-        } else if (entry.isFile()) {
-          files.push(entry.name);
-        }
-      }
-      for (let i = 0; i < files.length; i += 1024) {
-        const page = await Promise.all(files.slice(i, i + 1024).map((name) => limit(() => this.fileInfo(folder + name, path.join(dir, name)))));
-        for (const info of page) if (info !== null) yield info;
-      }
+      for (; i < entries.length && !entries[i]!.folder && files.length < 1024; i++) files.push(entries[i]!.name);
+      const page = await Promise.all(files.map((name) => limit(() => this.fileInfo(folder + name, path.join(dir, name)))));
+      for (const info of page) if (info !== null) yield info;
     }
   }
 

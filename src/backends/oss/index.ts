@@ -47,6 +47,7 @@ export class OssBackend implements StorageBackend {
       md5: true,
       checksWriteMd5: true,
       nativeRetry: false,
+      orderedList: true,
     };
   }
 

@@ -12,7 +12,7 @@
 import { StorageError } from '../../errors.js';
 import { raceAbort, throwIfAborted } from '../abort.js';
 import { asBuffer } from '../buffer.js';
-import { assertValidKey, assertValidPrefix, partitionKeys, RESERVED_PREFIX } from '../../keys.js';
+import { assertValidKey, assertValidPrefix, compareKeys, partitionKeys, RESERVED_PREFIX } from '../../keys.js';
 import type { BackendCapabilities, BackendContext, BackendUsage, CallOptions, DeleteManyResult, ObjectInfo, StorageBackend, WriteOptions, WriteReceipt } from '../types.js';
 import { RedisConnection } from './client.js';
 import { mapRedisError } from './errors.js';
@@ -34,6 +34,7 @@ export class RedisBackend implements StorageBackend {
     md5: false,
     checksWriteMd5: false,
     nativeRetry: false,
+    orderedList: true,
   };
   private readonly options: RedisOptions;
   private readonly connection: RedisConnection;
@@ -123,28 +124,35 @@ export class RedisBackend implements StorageBackend {
     await this.connection.close();
   }
 
-  /** Depth first, one folder at a time, so memory holds one page per level, never the listing. */
+  /**
+   * Depth first in key order (capabilities.orderedList): a folder's objects merged with its
+   * sub-folders, each sorted as its name and "/". Memory holds one page of objects and the
+   * sub-folder names of each level, never the listing.
+   */
   private async *listFolder(folder: string, signal: AbortSignal | undefined): AsyncGenerator<ObjectInfo> {
+    const children: string[] = [];
+    const childIndex = this.childKey(folder);
+    for (let cursor = '-'; cursor !== ''; ) {
+      const names = await this.run(folder, signal, () => this.connection.redis.zrangebylex(childIndex, cursor, '+', 'LIMIT', 0, LIST_PAGE_SIZE));
+      for (const name of names) if (`${folder}${name}/` !== RESERVED_PREFIX) children.push(`${name}/`);
+      const last = names[names.length - 1];
+      cursor = names.length < LIST_PAGE_SIZE || last === undefined ? '' : `(${last}`;
+    }
+    children.sort(compareKeys);
+    let next = 0;
     for (let cursor = '-'; cursor !== ''; ) {
       const page = (await this.run(folder, signal, () =>
         this.connection.runScript(LIST_PAGE_SCRIPT, [this.options.keyPrefix, folder, cursor, LIST_PAGE_SIZE], signal),
       )) as string[];
-      const next = page[0] ?? '';
+      const after = page[0] ?? '';
       for (let i = 1; i + 2 < page.length; i += 3) {
-        yield { key: folder + page[i], size: Number(page[i + 1]), modified: new Date(Number(page[i + 2])) };
+        const name = page[i]!;
+        for (; next < children.length && compareKeys(children[next]!, name) < 0; next++) yield* this.listFolder(folder + children[next], signal);
+        yield { key: folder + name, size: Number(page[i + 1]), modified: new Date(Number(page[i + 2])) };
       }
-      cursor = next === '' ? '' : `(${next}`;
+      cursor = after === '' ? '' : `(${after}`;
     }
-    const children = this.childKey(folder);
-    for (let cursor = '-'; cursor !== ''; ) {
-      const names = await this.run(folder, signal, () => this.connection.redis.zrangebylex(children, cursor, '+', 'LIMIT', 0, LIST_PAGE_SIZE));
-      for (const name of names) {
-        const child = `${folder}${name}/`;
-        if (child !== RESERVED_PREFIX) yield* this.listFolder(child, signal);
-      }
-      const last = names[names.length - 1];
-      cursor = names.length < LIST_PAGE_SIZE || last === undefined ? '' : `(${last}`;
-    }
+    for (; next < children.length; next++) yield* this.listFolder(folder + children[next], signal);
   }
 
   private objectKey(key: string): string {

@@ -80,6 +80,7 @@ export class S3Backend implements StorageBackend {
       checksWriteMd5: true,
       nativeRetry: options.retries > 0,
       maxInFlight: options.maxSockets,
+      orderedList: true,
     };
   }
 
