@@ -40,6 +40,7 @@ class HeldBackend implements StorageBackend {
       md5: false,
       checksWriteMd5: false,
       nativeRetry: false,
+      orderedList: false,
       maxInFlight: behaviour.maxInFlight,
     };
   }
