@@ -1,17 +1,21 @@
 // The library half of `migrate`: copy every object of the chosen streams from one pool to another,
-// with at most `concurrency` objects in flight, each copy verified before its source is deleted.
-// Resumable by re-running: objects already at the destination, verified, are skipped.
+// with at most `concurrency` objects in flight, each copy proven before its source is deleted.
+// Resumable by re-running: objects already at the destination, with the same bytes, are skipped.
+// Refused before anything changes when the two pools turn out to be one store.
 
-import { StorageError, toStorageError } from '../errors.js';
+import { isStorageError, StorageError, toStorageError } from '../errors.js';
 import type { ObjectInfo } from '../backends/types.js';
 import type { StoragePool } from '../pool/pool.js';
+import { sameStore } from '../pool/same-store.js';
 import type { SegmentLayout } from '../segments/layout.js';
+import { inShard, type Shard } from '../segments/shard.js';
+import { copyObject, StageFailure, type CopyContext, type MigrateStage } from './copy.js';
 import { DestinationIndex } from './destination-index.js';
 import { SharedBuffers } from './buffers.js';
 import { Md5Hasher } from './md5-worker.js';
-import { requireCommonJs } from '../commonjs.js';
+import { Slots } from './slots.js';
 
-const { createHash } = requireCommonJs<typeof import('node:crypto')>('node:crypto');
+export type { MigrateStage } from './copy.js';
 
 export interface MigrateOptions {
   from: StoragePool;
@@ -19,22 +23,29 @@ export interface MigrateOptions {
   layout: SegmentLayout;
   /** Streams to copy; undefined for every object under the layout prefix. */
   streams?: readonly string[] | undefined;
+  /** Only the streams of this shard (see segments/shard.ts); objects outside a stream folder by their first path part. */
+  shard?: Shard | undefined;
   /** Objects copied at once (and so, at most, held in memory). */
   concurrency: number;
-  /** Delete each source object once its copy is verified. */
+  /** Delete each source object once its copy is proven identical. */
   deleteSource: boolean;
   /** Plan only: list, compare, report; write and delete nothing. */
   dryRun: boolean;
-  /** Compare content (md5), not only size: skip only identical objects, read back every copy. */
+  /** Also read back every copy and compare it with the bytes read. */
   checksum: boolean;
+  /** Skip an object the destination holds with the same size, without comparing content. Not with deleteSource. */
+  sizeOnly?: boolean | undefined;
+  /** In a dry run, keep the key of every object that would be copied (summary.plan.keys). */
+  keepPlannedKeys?: boolean | undefined;
   /** Abort to stop starting new copies; in-flight ones finish. */
   signal?: AbortSignal | undefined;
-  onProgress?: (progress: MigrateProgress) => void;
+  /** Progress, at most every 250 ms. When set, a second listing counts the objects for a total. */
+  onProgress?: ((progress: MigrateProgress) => void) | undefined;
 }
 
 export interface MigrateFailure {
   key: string;
-  stage: 'list' | 'read' | 'write' | 'verify' | 'delete';
+  stage: MigrateStage;
   error: StorageError;
 }
 
@@ -42,12 +53,25 @@ export interface MigrateProgress {
   /** Objects listed so far (the total, once listing is done). */
   listed: number;
   listingDone: boolean;
+  /** Objects and bytes of the whole run, once a listing has finished (null before). */
+  total: { objects: number; bytes: number } | null;
+  /** Objects done with (copied, skipped or failed) and their sizes at the source. */
+  processed: number;
+  processedBytes: number;
   copied: number;
   skipped: number;
   deleted: number;
   failed: number;
   bytes: number;
   elapsedMs: number;
+}
+
+/** What a dry run found for one stream: objects (and bytes) it would copy, and those already there. */
+export interface StreamPlan {
+  stream: string;
+  copy: number;
+  copyBytes: number;
+  skip: number;
 }
 
 export interface MigrateSummary extends MigrateProgress {
@@ -57,30 +81,46 @@ export interface MigrateSummary extends MigrateProgress {
   rate: number;
   interrupted: boolean;
   dryRun: boolean;
+  /** Dry runs only: per stream (by name), and the keys when keepPlannedKeys asked for them. */
+  plan?: { streams: StreamPlan[]; keys?: string[] } | undefined;
 }
 
 const PROGRESS_EVERY_MS = 250;
 
-/** Source deletes are sent in batches of this many verified keys. */
+/** Source deletes are sent in batches of this many proven keys. */
 const DELETE_BATCH = 500;
 
-const md5 = (data: Uint8Array): string => createHash('md5').update(data).digest('hex');
-
 export async function migrate(options: MigrateOptions): Promise<MigrateSummary> {
-  const { from, to } = options;
+  const { from, to, layout } = options;
   if (from.name === to.name) throw new StorageError('InvalidArgument', `--from and --to are the same pool "${from.name}"`);
   if (!Number.isSafeInteger(options.concurrency) || options.concurrency < 1) {
     throw new StorageError('InvalidArgument', 'concurrency must be a whole number, 1 or more');
   }
+  if (options.sizeOnly === true && options.deleteSource) {
+    throw new StorageError('InvalidArgument', '--size-only cannot be combined with --delete-source: a source is deleted only once its copy is proven to hold the same bytes');
+  }
+  if (options.sizeOnly === true && options.checksum) throw new StorageError('InvalidArgument', '--size-only and --checksum contradict each other: choose one');
+  // Before anything is written or deleted: two pool entries can reach one store (one folder under
+  // two spellings, one bucket, one Redis database and prefix), and then "already there" is true of
+  // everything and deleting the source deletes the only copy.
+  if (await sameStore(from, to, { signal: options.signal })) {
+    throw new StorageError(
+      'InvalidArgument',
+      `pools "${from.name}" and "${to.name}" are one store (a marker object written through one was found through the other): nothing to migrate between them, and deleting from "${from.name}" would delete the only copy`,
+    );
+  }
+
   const started = performance.now();
-  const state: MigrateProgress = { listed: 0, listingDone: false, copied: 0, skipped: 0, deleted: 0, failed: 0, bytes: 0, elapsedMs: 0 };
+  const state: MigrateProgress = { listed: 0, listingDone: false, total: null, processed: 0, processedBytes: 0, copied: 0, skipped: 0, deleted: 0, failed: 0, bytes: 0, elapsedMs: 0 };
+  let listedBytes = 0;
   const failures: MigrateFailure[] = [];
-  const fail = (key: string, stage: MigrateFailure['stage'], error: unknown): void => {
+  const fail = (key: string, stage: MigrateStage, error: unknown): void => {
+    // A call cut short by Ctrl-C (the CLI aborts calls in flight) is not a failure: the object is
+    // simply not done, and a re-run does it.
+    if (options.signal?.aborted === true && isStorageError(error, 'Interrupted')) return;
     state.failed++;
     failures.push({ key, stage, error: toStorageError(error, { key }) });
   };
-  // Progress goes out at most every PROGRESS_EVERY_MS (and once at the end): building it per object
-  // would cost more than a small copy.
   let reportedAt = 0;
   const report = (force = false): void => {
     const now = performance.now();
@@ -103,65 +143,75 @@ export async function migrate(options: MigrateOptions): Promise<MigrateSummary> 
     }
   };
 
-  const destination = new DestinationIndex(to, options.layout);
+  const plans = new Map<string, StreamPlan>();
+  const plannedKeys: string[] | undefined = options.dryRun && options.keepPlannedKeys === true ? [] : undefined;
+  const shardName = (key: string): string => layout.parse(key)?.stream ?? key.slice(layout.root.length).split('/')[0]!;
   const hasher = new Md5Hasher();
-  const buffers = new SharedBuffers();
-  // Reads go into reused buffers only where the store checks each body against its md5: a write
-  // attempt that a timeout abandoned, still sending from its buffer after that went on to another
-  // object, is then refused instead of storing the other object's bytes under its key.
-  const reuseBuffers = to.backend.capabilities.checksWriteMd5;
+  const copyContext: CopyContext = {
+    from,
+    to,
+    destination: new DestinationIndex(to, layout),
+    hasher,
+    buffers: new SharedBuffers(),
+    // Reads go into reused buffers, each given back only after every call it was lent to succeeded:
+    // the layers settle a call only once its attempts have (no retry overlaps an attempt a timeout
+    // gave up on), so nothing uses it any more. After any failure it is dropped, never reused: an
+    // aborted call may still hold it (a request being sent, a command queued on a socket).
+    reuseBuffers: true,
+    sizeOnly: options.sizeOnly === true,
+    readBack: options.checksum,
+    prove: options.deleteSource,
+    dryRun: options.dryRun,
+  };
 
-  /** Copies one object (or skips it when the destination already has it), then queues its source delete. */
+  /** Copies one object (or skips it when the destination holds the same bytes), then queues its source delete. */
   const transfer = async (source: ObjectInfo): Promise<void> => {
-    const key = source.key;
-    let stage: MigrateFailure['stage'] = 'verify';
     try {
-      const existing = await destination.lookup(key);
-      let data: Buffer | undefined;
-      if (existing !== null && existing.size === source.size) {
-        if (options.checksum) {
-          data = await from.read(key);
-          if ((existing.md5 ?? md5(await to.read(key))) === (await hasher.digest(data))) data = undefined;
-        } else if (existing.md5 !== undefined && source.md5 !== undefined && existing.md5 !== source.md5) {
-          data = await from.read(key);
-        }
-        if (data === undefined) {
-          state.skipped++;
-          if (options.deleteSource && !options.dryRun) pendingDeletes.push(key);
-          return;
-        }
-      }
-      if (options.dryRun) {
-        state.copied++;
-        state.bytes += source.size;
-        return;
-      }
-      stage = 'read';
-      const buffer = data === undefined && reuseBuffers ? buffers.acquire(source.size + 1) : undefined;
-      data ??= await from.read(key, { into: buffer });
-      stage = 'write';
-      // Where the destination knows md5s, the data's goes with the upload: the store checks the body
-      // against it (Content-MD5), skips hashing it again for the request signature, and the md5 it
-      // reports holding is compared with it below.
-      const dataMd5 = to.backend.capabilities.md5 || reuseBuffers || options.checksum ? await hasher.digest(data) : undefined;
-      const receipt = await to.write(key, data, { md5: dataMd5 });
-      stage = 'verify';
-      await verifyCopy(to, key, data, async () => dataMd5 ?? hasher.digest(data), receipt.md5, options.checksum);
-      state.copied++;
-      state.bytes += data.length;
-      if (buffer !== undefined) buffers.release(buffer);
-      if (options.deleteSource) pendingDeletes.push(key);
+      const outcome = await copyObject(copyContext, source);
+      if (outcome.action === 'copied') state.copied++;
+      else state.skipped++;
+      state.bytes += outcome.bytes;
+      if (options.dryRun) recordPlan(source, outcome.action);
+      else if (options.deleteSource) pendingDeletes.push(source.key);
     } catch (error) {
-      fail(key, stage, error);
+      if (error instanceof StageFailure) fail(source.key, error.stage, error.error);
+      else fail(source.key, 'write', error);
     } finally {
+      state.processed++;
+      state.processedBytes += source.size;
       if (pendingDeletes.length >= DELETE_BATCH) await flushDeletes();
       report();
     }
   };
+  const recordPlan = (source: ObjectInfo, action: 'copied' | 'skipped'): void => {
+    const stream = shardName(source.key);
+    let plan = plans.get(stream);
+    if (plan === undefined) plans.set(stream, (plan = { stream, copy: 0, copyBytes: 0, skip: 0 }));
+    if (action === 'skipped') plan.skip++;
+    else {
+      plan.copy++;
+      plan.copyBytes += source.size;
+      plannedKeys?.push(source.key);
+    }
+  };
+
+  const streams = options.streams?.filter((stream) => options.shard === undefined || inShard(stream, options.shard));
+  const prefixes = streams === undefined ? [layout.root] : streams.map((s) => layout.streamPrefix(s));
+  // Where streams share a folder (flat layouts), a stream's listing holds other streams' files too.
+  const chosen = streams === undefined || layout.folderPerStream ? undefined : new Set(streams);
+  const wanted = (info: ObjectInfo): boolean => {
+    if (chosen !== undefined) return chosen.has(layout.parse(info.key)?.stream ?? '');
+    return streams !== undefined || options.shard === undefined || inShard(shardName(info.key), options.shard);
+  };
+  const counting = new AbortController();
+  if (options.onProgress !== undefined) {
+    void countObjects(from, prefixes, wanted, counting.signal).then((total) => {
+      if (total !== null && !state.listingDone) state.total = total;
+    });
+  }
 
   const slots = new Slots(options.concurrency);
   const playlists: ObjectInfo[] = [];
-  const prefixes = options.streams === undefined ? [options.layout.root] : options.streams.map((s) => options.layout.streamPrefix(s));
   const progressTimer = setInterval(() => report(true), PROGRESS_EVERY_MS);
   progressTimer.unref();
   try {
@@ -169,9 +219,11 @@ export async function migrate(options: MigrateOptions): Promise<MigrateSummary> 
       if (options.signal?.aborted) break;
       try {
         for await (const info of from.list(prefix)) {
+          if (!wanted(info)) continue;
           state.listed++;
+          listedBytes += info.size;
           // Playlists go last, so a player of the destination never sees one that names a missing segment.
-          if (options.layout.parse(info.key)?.kind === 'playlist') {
+          if (layout.parse(info.key)?.kind === 'playlist') {
             playlists.push(info);
             continue;
           }
@@ -187,6 +239,8 @@ export async function migrate(options: MigrateOptions): Promise<MigrateSummary> 
       }
     }
     state.listingDone = true;
+    counting.abort();
+    if (!options.signal?.aborted) state.total = { objects: state.listed, bytes: listedBytes };
     await slots.drain();
     const canCopyPlaylists = !options.signal?.aborted && !failures.some((f) => f.stage !== 'delete');
     if (canCopyPlaylists) {
@@ -200,11 +254,13 @@ export async function migrate(options: MigrateOptions): Promise<MigrateSummary> 
     }
     if (!options.dryRun) await flushDeletes();
   } finally {
+    counting.abort();
     clearInterval(progressTimer);
     await hasher.close();
   }
   const elapsedMs = performance.now() - started;
   report(true);
+  const plan = options.dryRun ? { streams: [...plans.values()].sort((a, b) => (a.stream < b.stream ? -1 : 1)), ...(plannedKeys === undefined ? {} : { keys: plannedKeys }) } : undefined;
   return {
     ...state,
     elapsedMs,
@@ -213,65 +269,29 @@ export async function migrate(options: MigrateOptions): Promise<MigrateSummary> 
     rate: elapsedMs > 0 ? state.bytes / (elapsedMs / 1000) : 0,
     interrupted: options.signal?.aborted === true,
     dryRun: options.dryRun,
+    plan,
   };
 }
 
 /**
- * The copy holds the source's bytes: its md5 as the store reported it on write (S3/OSS ETag) equals
- * the data's, or else a stat shows the right size (and md5 where the destination knows it); with
- * --checksum the copy is also read back and compared.
+ * Objects and bytes under `prefixes`, by a listing of their own beside the one that feeds the copies
+ * (which is held back by them): the total for a percentage and an ETA, early. Null when a listing
+ * fails or it is stopped; the copying listing reports failures.
  */
-async function verifyCopy(
-  to: StoragePool,
-  key: string,
-  data: Buffer,
-  dataMd5: () => Promise<string>,
-  writtenMd5: string | undefined,
-  readBack: boolean,
-): Promise<void> {
-  if (writtenMd5 !== undefined) {
-    const expected = await dataMd5();
-    if (writtenMd5 !== expected) throw new StorageError('Corrupt', `the store reports md5 ${writtenMd5} for the copy, the source's is ${expected}`, { key });
-  } else {
-    const copy = await to.stat(key);
-    if (copy.size !== data.length) throw new StorageError('Corrupt', `the copy has ${copy.size} bytes, the source ${data.length}`, { key });
-    const expected = copy.md5 === undefined ? undefined : await dataMd5();
-    if (copy.md5 !== undefined && copy.md5 !== expected) throw new StorageError('Corrupt', `the copy's md5 ${copy.md5} differs from the source's ${expected}`, { key });
-  }
-  if (readBack && md5(await to.read(key)) !== (await dataMd5())) throw new StorageError('Corrupt', 'the copy read back differs from the source', { key });
-}
-
-/** A counting semaphore: at most `size` holders; acquire waits for a free slot. */
-class Slots {
-  private free: number;
-  private readonly waiting: (() => void)[] = [];
-  private idle: (() => void) | undefined;
-  private readonly size: number;
-
-  constructor(size: number) {
-    this.size = size;
-    this.free = size;
-  }
-
-  async acquire(): Promise<void> {
-    if (this.free > 0) {
-      this.free--;
-      return;
+async function countObjects(from: StoragePool, prefixes: readonly string[], wanted: (info: ObjectInfo) => boolean, signal: AbortSignal): Promise<{ objects: number; bytes: number } | null> {
+  let objects = 0;
+  let bytes = 0;
+  try {
+    for (const prefix of prefixes) {
+      for await (const info of from.list(prefix, { signal })) {
+        if (signal.aborted) return null;
+        if (!wanted(info)) continue;
+        objects++;
+        bytes += info.size;
+      }
     }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
-  }
-
-  release(): void {
-    const next = this.waiting.shift();
-    if (next !== undefined) return next();
-    this.free++;
-    if (this.free === this.size) this.idle?.();
-  }
-
-  /** Resolves once every slot is free again. */
-  async drain(): Promise<void> {
-    if (this.free === this.size) return;
-    await new Promise<void>((resolve) => (this.idle = resolve));
-    this.idle = undefined;
+    return signal.aborted ? null : { objects, bytes };
+  } catch {
+    return null;
   }
 }

@@ -9,7 +9,7 @@ import { RESERVED_PREFIX } from '../keys.js';
 import type { StoragePool } from './pool.js';
 
 export interface SameStoreOptions {
-  /** Stops the check between its steps (Interrupted); the marker is still removed. */
+  /** Aborts the check (Interrupted); the marker is still removed where the pool allows. */
   signal?: AbortSignal | undefined;
 }
 
@@ -40,14 +40,14 @@ export async function sameStore(a: StoragePool, b: StoragePool, options: SameSto
     if (writer.config.readOnly) continue;
     checkSignal(options.signal, a, b);
     try {
-      await writer.write(key, marker);
+      await writer.write(key, marker, { signal: options.signal });
     } catch (error) {
       writeFailures.push(toStorageError(error, { pool: writer.name, key }));
       continue;
     }
     try {
       checkSignal(options.signal, a, b);
-      return await holdsMarker(reader, key, marker);
+      return await holdsMarker(reader, key, marker, options.signal);
     } finally {
       await writer.delete(key).catch(() => undefined);
     }
@@ -55,9 +55,9 @@ export async function sameStore(a: StoragePool, b: StoragePool, options: SameSto
   throw cannotTell(a, b, writeFailures);
 }
 
-async function holdsMarker(reader: StoragePool, key: string, marker: Buffer): Promise<boolean> {
+async function holdsMarker(reader: StoragePool, key: string, marker: Buffer, signal: AbortSignal | undefined): Promise<boolean> {
   try {
-    return (await reader.read(key)).equals(marker);
+    return (await reader.read(key, { signal })).equals(marker);
   } catch (error) {
     if (isStorageError(error, 'NotFound')) return false;
     throw error;

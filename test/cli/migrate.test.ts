@@ -5,14 +5,19 @@ import * as v from 'valibot';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { S3Backend } from '../../src/backends/s3/index.js';
 import { s3OptionsSchema } from '../../src/backends/s3/options.js';
+import { loadConfig } from '../../src/config/load.js';
+import { openStorage } from '../../src/config/open.js';
+import { describeWithRedis, redisServerAvailable, startRedis, type RedisTestServer } from '../support/redis.js';
 import { startS3Server, type S3TestServer } from '../support/s3rver.js';
 import { cli, workdir } from './run.js';
+import { inTerminal } from './terminal.js';
 
 const bin = fileURLToPath(new URL('../../bin/flux-storage.js', import.meta.url));
 const sha = (data: Buffer): string => createHash('sha1').update(data).digest('hex');
@@ -123,7 +128,9 @@ describe('migrate local → S3', () => {
     expect(summary.failed).toBeGreaterThan(0);
     expect(summary.failures.length).toBe(summary.failed);
     expect(summary.failures[0]).toMatchObject({ stage: expect.stringMatching(/write|verify|read/), error: { code: expect.stringMatching(/Unavailable|Timeout/) } });
-    expect(result.stderr).toMatch(/failed for hls\/cam\d\/segment_\d+\.ts/);
+    // Grouped by cause: one line per step and reason with a count and examples, not one per object.
+    expect(result.stderr).toMatch(/^error: \d+ (objects?|cop(y|ies)) (at s3 )?not .*: (Unavailable|Timeout) .*e\.g\. hls\/cam\d\/segment_\d+\.ts/m);
+    expect(result.stderr.split('\n').filter((line) => line.startsWith('error:')).length).toBeLessThanOrEqual(6);
     await s3.start();
     const atSource = new Set(await localKeys(root));
     const atDestination = await s3Contents();
@@ -184,7 +191,7 @@ describe('migrate local → S3', () => {
     expect((await localKeys(root)).length).toBe(expected.size);
   });
 
-  it('Ctrl-C stops starting copies, finishes in-flight ones, prints the summary and exits 130', async () => {
+  it('Ctrl-C stops starting copies, aborts those in flight (not failures), prints the summary and exits 130', async () => {
     const { cwd, expected } = await setup(2, 300, 1024);
     await s3.resetRequests();
     const controller = new AbortController();
@@ -198,7 +205,14 @@ describe('migrate local → S3', () => {
     expect(summary.failed).toBe(0);
     expect(summary.copied).toBeLessThan(expected.size);
     const rerun = await cli(['migrate', '--from', 'ssd', '--to', 's3', '--json'], { cwd });
-    expect(rerun.json()).toMatchObject({ copied: expected.size - summary.copied, skipped: summary.copied, failed: 0 });
+    // Copies in flight at Ctrl-C were aborted: not counted, not failed. One whose PUT the server had
+    // already taken is found at the destination, proven identical, and skipped by the re-run.
+    const again = rerun.json<{ copied: number; skipped: number; failed: number }>();
+    expect(again.failed).toBe(0);
+    expect(again.copied + again.skipped).toBe(expected.size);
+    expect(again.skipped).toBeGreaterThanOrEqual(summary.copied);
+    expect(again.skipped).toBeLessThanOrEqual(summary.copied + 4);
+    expect(await s3Contents()).toEqual(expected);
   }, 60_000);
 });
 
@@ -213,14 +227,15 @@ describe('migrate between local pools', () => {
     return { cwd, a: path.join(cwd, 'a'), b: path.join(cwd, 'b') };
   }
 
-  it('--checksum re-copies an object of the same size but other content; without it, size decides', async () => {
+  it('re-copies an object of the same size but other content, with or without --checksum; an identical one is skipped', async () => {
     const { cwd, a, b } = await setup();
     await mkdir(path.join(a, 'hls/cam1'), { recursive: true });
     await mkdir(path.join(b, 'hls/cam1'), { recursive: true });
     await writeFile(path.join(a, 'hls/cam1/segment_1.ts'), 'AAAA');
     await writeFile(path.join(b, 'hls/cam1/segment_1.ts'), 'BBBB');
-    expect((await cli(['migrate', '--from', 'a', '--to', 'b', '--json'], { cwd })).json()).toMatchObject({ skipped: 1, copied: 0 });
-    expect(await readFile(path.join(b, 'hls/cam1/segment_1.ts'), 'utf8')).toBe('BBBB');
+    expect((await cli(['migrate', '--from', 'a', '--to', 'b', '--json'], { cwd })).json()).toMatchObject({ skipped: 0, copied: 1 });
+    expect(await readFile(path.join(b, 'hls/cam1/segment_1.ts'), 'utf8')).toBe('AAAA');
+    await writeFile(path.join(b, 'hls/cam1/segment_1.ts'), 'CCCC');
     expect((await cli(['migrate', '--from', 'a', '--to', 'b', '--checksum', '--json'], { cwd })).json()).toMatchObject({ skipped: 0, copied: 1 });
     expect(await readFile(path.join(b, 'hls/cam1/segment_1.ts'), 'utf8')).toBe('AAAA');
     expect((await cli(['migrate', '--from', 'a', '--to', 'b', '--checksum', '--json'], { cwd })).json()).toMatchObject({ skipped: 1, copied: 0 });
@@ -259,4 +274,285 @@ describe('migrate between local pools', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(message);
   });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Never lose a segment (issue 9): one store under two pool entries, "already there" meaning the same
+// bytes, the bytes read checked against the source's md5; and the operator's view (issue 11/12):
+// failures grouped by cause, the dry-run plan, --shard.
+
+/** The pools of a working folder's config, opened the way the CLI opens them. */
+async function openPools(cwd: string) {
+  const { config, baseDir } = await loadConfig({ cwd, env: { PATH: process.env.PATH } });
+  const storage = await openStorage(config, { baseDir });
+  return { pool: (name: string) => storage.manager.pool(name), close: () => storage.manager.close() };
+}
+
+const segment = (stream: string, id: number): string => `hls/${stream}/segment_${id}.ts`;
+
+describe('migrate: never lose a segment', () => {
+  let s3: S3TestServer;
+  let redis: RedisTestServer | undefined;
+  beforeAll(async () => {
+    s3 = await startS3Server();
+    if (redisServerAvailable()) redis = await startRedis();
+  });
+  afterAll(async () => {
+    await s3?.close();
+    await redis?.close();
+  });
+
+  describe('migrate: one store under two pool entries is refused before anything changes', () => {
+    type Case = [string, (cwd: string) => Promise<[unknown, unknown]>];
+    const cases: Case[] = [
+      ['one folder spelled ./data and data/../data', async () => [{ type: 'local', root: './data' }, { type: 'local', root: 'data/../data' }]],
+      [
+        'a symlinked root',
+        async (cwd) => {
+          await mkdir(path.join(cwd, 'real'), { recursive: true });
+          await symlink(path.join(cwd, 'real'), path.join(cwd, 'link'));
+          return [{ type: 'local', root: './real' }, { type: 'local', root: './link' }];
+        },
+      ],
+      ['one s3rver bucket under two configs', async () => [s3.poolOptions(), s3.poolOptions({ region: 'eu-west-1', endpoint: `${s3.endpoint}/` })]],
+    ];
+    const redisCases: Case[] = [
+      [
+        'one Redis database and key prefix under two URLs',
+        async () => {
+          const options = redis!.poolOptions();
+          return [options, { ...options, url: `redis://127.0.0.1:${redis!.port}/0` }];
+        },
+      ],
+    ];
+
+    it.each([...cases, ...(redisServerAvailable() ? redisCases : [])])('%s: exit 2 naming both pools, nothing deleted, no marker left', async (_name, backends) => {
+      const cwd = await workdir();
+      await mkdir(path.join(cwd, 'data'), { recursive: true });
+      const [a, b] = await backends(cwd);
+      await writeFile(path.join(cwd, 'storage.config.json'), JSON.stringify({ pools: [{ name: 'old', priority: 1, backend: a }, { name: 'new', priority: 2, backend: b }] }));
+      const pools = await openPools(cwd);
+      const keys = [segment('same', 0), segment('same', 1), segment('same', 2)];
+      for (const key of keys) await pools.pool('old').write(key, Buffer.from(`bytes of ${key}`));
+      const result = await cli(['migrate', '--from', 'old', '--to', 'new', '--delete-source', '--json'], { cwd });
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr).toMatch(/^error: pools "old" and "new" are one store .*the only copy/m);
+      expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      for (const key of keys) expect((await pools.pool('old').read(key)).toString()).toBe(`bytes of ${key}`);
+      await pools.close();
+      for (const key of keys) await pools.pool('old').delete(key).catch(() => undefined);
+    });
+
+    it('different folders, buckets and key prefixes are migrated as usual', async () => {
+      const client = new S3Client({ endpoint: s3.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+      const otherBucket = `${s3.bucket}-two`;
+      await client.send(new CreateBucketCommand({ Bucket: otherBucket }));
+      client.destroy();
+      const pairs: [unknown, unknown][] = [
+        [{ type: 'local', root: './one' }, { type: 'local', root: './two' }],
+        [s3.poolOptions(), s3.poolOptions({ bucket: otherBucket })],
+        ...(redis === undefined ? [] : [[redis.poolOptions(), redis.poolOptions()] as [unknown, unknown]]),
+      ];
+      for (const [a, b] of pairs) {
+        const cwd = await workdir({ pools: [{ name: 'old', priority: 1, backend: a }, { name: 'new', priority: 2, backend: b }] });
+        await mkdir(path.join(cwd, 'one'));
+        await mkdir(path.join(cwd, 'two'));
+        const pools = await openPools(cwd);
+        for (let id = 0; id < 3; id++) await pools.pool('old').write(segment('diff', id), Buffer.from(`segment ${id}`));
+        const result = await cli(['migrate', '--from', 'old', '--to', 'new', '--delete-source', '--json'], { cwd });
+        expect(result.code, result.stderr).toBe(0);
+        expect(result.json()).toMatchObject({ copied: 3, deleted: 3, failed: 0 });
+        for (let id = 0; id < 3; id++) expect((await pools.pool('new').read(segment('diff', id))).toString()).toBe(`segment ${id}`);
+        expect(await pools.pool('old').exists(segment('diff', 0))).toBe(false);
+        await pools.close();
+      }
+    }, 60_000);
+  });
+
+  describe('migrate: "already there" means the same bytes; the bytes read match the source', () => {
+    const destinations = (): [string, () => unknown][] => [
+      ['local', () => ({ type: 'local', root: './dst' })],
+      ['s3', () => s3.poolOptions()],
+      ...(redisServerAvailable() ? [['redis', () => redis!.poolOptions()] as [string, () => unknown]] : []),
+    ];
+
+    async function setup(destination: unknown) {
+      const cwd = await workdir({ pools: [{ name: 'src', priority: 1, backend: { type: 'local', root: './src' } }, { name: 'dst', priority: 2, backend: destination }] });
+      await mkdir(path.join(cwd, 'src'));
+      await mkdir(path.join(cwd, 'dst'));
+      return { cwd, pools: await openPools(cwd) };
+    }
+
+    it.each(destinations())('to %s: a same-size segment with other bytes is re-copied, and its source deleted only as the proven copy', async (_type, destination) => {
+      const { cwd, pools } = await setup(destination());
+      const stream = `restart${randomBytes(3).toString('hex')}`;
+      // A stream whose ids restarted: today's segment 7 has the size of yesterday's, other bytes.
+      const today = randomBytes(4096);
+      const yesterday = randomBytes(4096);
+      await pools.pool('src').write(segment(stream, 7), today);
+      await pools.pool('dst').write(segment(stream, 7), yesterday);
+      const result = await cli(['migrate', '--from', 'src', '--to', 'dst', '--stream', stream, '--delete-source', '--json'], { cwd });
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.json()).toMatchObject({ planned: 1, copied: 1, skipped: 0, deleted: 1, failed: 0 });
+      expect(sha(await pools.pool('dst').read(segment(stream, 7)))).toBe(sha(today));
+      expect(await pools.pool('src').exists(segment(stream, 7))).toBe(false);
+      await pools.close();
+    });
+
+    it.each(destinations())('to %s: a corrupt copy left under its final key is replaced, and an identical one is skipped', async (_type, destination) => {
+      const { cwd, pools } = await setup(destination());
+      const stream = `fix${randomBytes(3).toString('hex')}`;
+      const good = randomBytes(10_000);
+      const damaged = Buffer.from(good);
+      damaged[5000] = damaged[5000]! ^ 0xff;
+      await pools.pool('src').write(segment(stream, 1), good);
+      await pools.pool('src').write(segment(stream, 2), Buffer.from('already there'));
+      await pools.pool('dst').write(segment(stream, 1), damaged);
+      await pools.pool('dst').write(segment(stream, 2), Buffer.from('already there'));
+      const first = await cli(['migrate', '--from', 'src', '--to', 'dst', '--stream', stream, '--json'], { cwd });
+      expect(first.json()).toMatchObject({ copied: 1, skipped: 1, failed: 0 });
+      expect(sha(await pools.pool('dst').read(segment(stream, 1)))).toBe(sha(good));
+      const again = await cli(['migrate', '--from', 'src', '--to', 'dst', '--stream', stream, '--json'], { cwd });
+      expect(again.json()).toMatchObject({ copied: 0, skipped: 2, failed: 0 });
+      await pools.close();
+    });
+
+    it('--size-only skips by size alone, as asked, and is refused with --delete-source (exit 2, nothing deleted)', async () => {
+      const { cwd, pools } = await setup({ type: 'local', root: './dst' });
+      await pools.pool('src').write(segment('cam1', 1), Buffer.from('AAAA'));
+      await pools.pool('dst').write(segment('cam1', 1), Buffer.from('BBBB'));
+      expect((await cli(['migrate', '--from', 'src', '--to', 'dst', '--size-only', '--json'], { cwd })).json()).toMatchObject({ copied: 0, skipped: 1 });
+      expect((await pools.pool('dst').read(segment('cam1', 1))).toString()).toBe('BBBB');
+      const refused = await cli(['migrate', '--from', 'src', '--to', 'dst', '--size-only', '--delete-source'], { cwd });
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/--size-only cannot be combined with --delete-source/);
+      expect((await pools.pool('src').read(segment('cam1', 1))).toString()).toBe('AAAA');
+      await pools.close();
+    });
+
+    it('a source whose bytes do not match its md5 (a damaged S3 object) is a Corrupt failure: written nowhere, never deleted, exit 1', async () => {
+      const cwd = await workdir({ pools: [{ name: 's3', priority: 1, backend: s3.poolOptions() }, { name: 'disk', priority: 2, backend: { type: 'local', root: './disk' } }] });
+      await mkdir(path.join(cwd, 'disk'));
+      const pools = await openPools(cwd);
+      const stream = `rot${randomBytes(3).toString('hex')}`;
+      const originals = [randomBytes(3000), randomBytes(3000), randomBytes(3000)];
+      for (const [id, data] of originals.entries()) await pools.pool('s3').write(segment(stream, id), data);
+      // The disk under the store flips bytes of segment 1: its stored md5 (ETag) stays, the bytes served differ.
+      const file = s3.objectFile(segment(stream, 1));
+      const rotten = await readFile(file);
+      rotten[100] = rotten[100]! ^ 0x01;
+      await writeFile(file, rotten);
+      const result = await cli(['migrate', '--from', 's3', '--to', 'disk', '--stream', stream, '--delete-source', '--json'], { cwd });
+      expect(result.code).toBe(1);
+      const summary = result.json<{ copied: number; deleted: number; failures: { key: string; stage: string; error: { code: string; pool: string } }[] }>();
+      expect(summary).toMatchObject({ copied: 2, deleted: 2 });
+      expect(summary.failures).toEqual([{ key: segment(stream, 1), stage: 'read', error: expect.objectContaining({ code: 'Corrupt', pool: 's3' }) }]);
+      expect(result.stderr).toMatch(/^error: 1 object not read from s3: Corrupt \(the bytes read do not match the md5 the source reports/m);
+      expect(await pools.pool('s3').exists(segment(stream, 1))).toBe(true);
+      expect(await pools.pool('disk').exists(segment(stream, 1))).toBe(false);
+      expect(await pools.pool('s3').exists(segment(stream, 0))).toBe(false);
+      expect(sha(await pools.pool('disk').read(segment(stream, 2)))).toBe(sha(originals[2]!));
+      // Re-runs never take the damaged object as copied, nor delete it.
+      const rerun = await cli(['migrate', '--from', 's3', '--to', 'disk', '--stream', stream, '--delete-source', '--json'], { cwd });
+      expect(rerun.code).toBe(1);
+      expect(await pools.pool('s3').exists(segment(stream, 1))).toBe(true);
+      await pools.close();
+    }, 30_000);
+  });
+});
+
+describe('migrate: what the operator sees', () => {
+  async function localPair() {
+    const cwd = await workdir({ pools: [{ name: 'a', priority: 1, backend: { type: 'local', root: './a' } }, { name: 'b', priority: 2, backend: { type: 'local', root: './b' } }] });
+    await mkdir(path.join(cwd, 'a'));
+    await mkdir(path.join(cwd, 'b'));
+    return { cwd, pools: await openPools(cwd) };
+  }
+
+  it('--dry-run lists the keys it would copy in --json, and per stream counts and bytes on a terminal, writing nothing', async () => {
+    const { cwd, pools } = await localPair();
+    for (let id = 0; id < 3; id++) await pools.pool('a').write(segment('cam1', id), Buffer.alloc(1024, id));
+    for (let id = 0; id < 2; id++) await pools.pool('a').write(segment('cam2', id), Buffer.alloc(2048, id));
+    await pools.pool('b').write(segment('cam1', 0), Buffer.alloc(1024, 0));
+    const json = await cli(['migrate', '--from', 'a', '--to', 'b', '--dry-run', '--delete-source', '--json'], { cwd });
+    expect(json.code, json.stderr).toBe(0);
+    const plan = json.json<{ copied: number; skipped: number; deleted: number; plan: { streams: unknown[]; keys: string[] } }>();
+    expect(plan).toMatchObject({ copied: 4, skipped: 1, deleted: 0 });
+    expect(plan.plan.keys.sort()).toEqual([segment('cam1', 1), segment('cam1', 2), segment('cam2', 0), segment('cam2', 1)]);
+    expect(plan.plan.streams).toEqual([
+      { stream: 'cam1', copy: 2, copyBytes: 2048, skip: 1 },
+      { stream: 'cam2', copy: 2, copyBytes: 4096, skip: 0 },
+    ]);
+    const table = await cli(['migrate', '--from', 'a', '--to', 'b', '--dry-run'], { cwd, stdoutIsTTY: true });
+    expect(table.stdout).toMatch(/cam1 .*2 .*2 KiB .*1/);
+    expect(table.stdout).toMatch(/cam2 .*2 .*4 KiB .*0/);
+    expect(table.stdout).not.toMatch(/segment_/);
+    expect(await pools.pool('b').exists(segment('cam2', 0))).toBe(false);
+    expect(await pools.pool('a').exists(segment('cam1', 0))).toBe(true);
+    await pools.close();
+  });
+
+  it('--shard K/N: the N runs together copy every stream exactly once', async () => {
+    const { cwd, pools } = await localPair();
+    const streams = Array.from({ length: 12 }, (_, i) => `cam${i}`);
+    for (const stream of streams) for (let id = 0; id < 2; id++) await pools.pool('a').write(segment(stream, id), Buffer.from(`${stream}/${id}`));
+    const seen = new Map<string, number>();
+    let copied = 0;
+    for (let k = 1; k <= 4; k++) {
+      const run = await cli(['migrate', '--from', 'a', '--to', 'b', '--shard', `${k}/4`, '--dry-run', '--json'], { cwd });
+      const planned = run.json<{ shard: string; plan: { streams: { stream: string; copy: number }[] } }>();
+      expect(planned.shard).toBe(`${k}/4`);
+      for (const { stream } of planned.plan.streams) seen.set(stream, (seen.get(stream) ?? 0) + 1);
+      const real = await cli(['migrate', '--from', 'a', '--to', 'b', '--shard', `${k}/4`, '--json'], { cwd });
+      copied += real.json<{ copied: number }>().copied;
+    }
+    expect([...seen.keys()].sort()).toEqual([...streams].sort());
+    expect([...seen.values()].every((n) => n === 1)).toBe(true);
+    expect(copied).toBe(24);
+    for (const stream of streams) expect((await pools.pool('b').read(segment(stream, 1))).toString()).toBe(`${stream}/1`);
+    for (const bad of ['0/4', '5/4', '1', 'x/y']) {
+      const refused = await cli(['migrate', '--from', 'a', '--to', 'b', '--shard', bad], { cwd });
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/--shard .*: use K\/N/);
+    }
+    await pools.close();
+  });
+
+  describeWithRedis('into a full Redis', () => {
+    let redis: RedisTestServer;
+    beforeAll(async () => {
+      redis = await startRedis({ maxmemory: '4mb' });
+    });
+    afterAll(async () => {
+      await redis?.close();
+    });
+
+    it('failures are grouped by cause on stderr (one line, a count, a few keys), and --json keeps every one', async () => {
+      const cwd = await workdir({ pools: [{ name: 'disk', priority: 1, backend: { type: 'local', root: './disk' } }, { name: 'cache', priority: 2, backend: redis.poolOptions() }] });
+      await mkdir(path.join(cwd, 'disk'));
+      await seedLocal(path.join(cwd, 'disk'), 1, 80, 100 * 1024);
+      const result = await cli(['migrate', '--from', 'disk', '--to', 'cache', '--concurrency', '4', '--json'], { cwd });
+      expect(result.code).toBe(1);
+      const summary = result.json<{ failed: number; failures: { key: string; error: { code: string } }[] }>();
+      expect(summary.failed).toBeGreaterThan(10);
+      expect(summary.failures).toHaveLength(summary.failed);
+      expect(summary.failures.every((f) => f.error.code === 'QuotaExceeded')).toBe(true);
+      const lines = result.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(new RegExp(`^error: ${summary.failed} objects not copied to cache: QuotaExceeded \\(.*\\), e\\.g\\. hls/cam0/segment_\\d+\\.ts, hls/cam0/segment_\\d+\\.ts, hls/cam0/segment_\\d+\\.ts and ${summary.failed - 3} more$`));
+    }, 30_000);
+  });
+
+  it('shows a percentage and an ETA at a terminal once the total is known', async () => {
+    const { cwd } = await localPair();
+    const dir = path.join(cwd, 'a/hls/cam1');
+    await mkdir(dir, { recursive: true });
+    await Promise.all(Array.from({ length: 2000 }, (_, i) => writeFile(path.join(dir, `segment_${i}.ts`), randomBytes(8192))));
+    const run = inTerminal(['migrate', '--from', 'a', '--to', 'b', '--concurrency', '2'], { cwd });
+    await run.waitFor(/migrating a → b: \d{1,2}% · \d+\/2000 done .*ETA \d+/, 60_000);
+    run.type('\x03');
+    const result = await run.done;
+    expect(result.code, result.screen).toBe(130);
+    expect(result.screen).toMatch(/PLANNED.*COPIED/);
+  }, 90_000);
 });

@@ -47,6 +47,11 @@ export interface S3TestServer {
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
   poolOptions(extra?: Record<string, unknown>): S3PoolOptions;
+  /**
+   * The file in which s3rver keeps an object's bytes (plain keys only). Changing it damages the
+   * object as a failing disk would: the stored md5 (ETag) stays, the bytes served differ.
+   */
+  objectFile(key: string): string;
   /** Every request received since the start (or the last resetRequests), oldest first. */
   requests(): Promise<S3Request[]>;
   resetRequests(): Promise<void>;
@@ -154,6 +159,10 @@ export async function startS3Server(): Promise<S3rverTestServer> {
       checksums: 'when_required',
       ...extra,
     }),
+    objectFile: (key) => {
+      const parts = key.split('/');
+      return path.join(dataDir, bucket, ...parts.slice(0, -1), `${parts.at(-1)!}._S3rver_object`);
+    },
     async requests() {
       const text = await readFile(logFile, 'utf8');
       return text
