@@ -438,7 +438,7 @@ describe('migrate: never lose a segment', () => {
       const originals = [randomBytes(3000), randomBytes(3000), randomBytes(3000)];
       for (const [id, data] of originals.entries()) await pools.pool('s3').write(segment(stream, id), data);
       // The disk under the store flips bytes of segment 1: its stored md5 (ETag) stays, the bytes served differ.
-      const file = s3.objectFile(segment(stream, 1));
+      const file = s3.objectFile!(segment(stream, 1));
       const rotten = await readFile(file);
       rotten[100] = rotten[100]! ^ 0x01;
       await writeFile(file, rotten);

@@ -49,9 +49,10 @@ export interface S3TestServer {
   poolOptions(extra?: Record<string, unknown>): S3PoolOptions;
   /**
    * The file in which s3rver keeps an object's bytes (plain keys only). Changing it damages the
-   * object as a failing disk would: the stored md5 (ETag) stays, the bytes served differ.
+   * object as a failing disk would: the stored md5 (ETag) stays, the bytes served differ. s3rver
+   * only (RGW keeps objects in RADOS).
    */
-  objectFile(key: string): string;
+  objectFile?(key: string): string;
   /** Every request received since the start (or the last resetRequests), oldest first. */
   requests(): Promise<S3Request[]>;
   resetRequests(): Promise<void>;
