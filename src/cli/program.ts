@@ -9,6 +9,7 @@ import { registerGet } from './commands/get.js';
 import { registerLs } from './commands/ls.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerPools } from './commands/pools.js';
+import { registerPurge } from './commands/purge.js';
 import { registerPut } from './commands/put.js';
 import { registerRm } from './commands/rm.js';
 import { CommandContext, type CliIO, type GlobalOptions } from './context.js';
@@ -84,7 +85,7 @@ With no config file, one local pool "local" is used at ./flux-data (or $FLUX_STO
       };
     },
   };
-  for (const register of [registerPut, registerGet, registerLs, registerRm, registerPools, registerCleanup, registerMigrate]) {
+  for (const register of [registerPut, registerGet, registerLs, registerRm, registerPools, registerCleanup, registerMigrate, registerPurge]) {
     register(program);
   }
   // The names other tools give the same options (rclone's --transfers, the -n of rsync and make).

@@ -1,8 +1,9 @@
 // SegmentStorage: what is stored. Segments of HLS streams by stream name and numeric id, on top of
 // the StorageManager that decides where. Names and ids are validated before any I/O.
 
+import { StorageError } from '../errors.js';
 import type { PoolFailure, StorageManager } from '../pool/manager.js';
-import { DEFAULT_LAYOUT, SegmentLayout, type LayoutOptions } from './layout.js';
+import { DEFAULT_LAYOUT, SegmentLayout, type LayoutOptions, type ParsedKey } from './layout.js';
 import { compareNames } from '../keys.js';
 
 export interface SegmentInfo {
@@ -30,6 +31,31 @@ export interface Listing<T> {
   /** Pools whose listing failed: the items are then incomplete. */
   failures: PoolFailure[];
 }
+
+/** One object of a stream (segment, playlist, init file or any other file of it) and the pools holding it. */
+export interface StreamObject {
+  key: string;
+  kind: ParsedKey['kind'];
+  /** The segment id, for segments. */
+  id: number | null;
+  size: number;
+  pools: string[];
+}
+
+export interface StreamDeletion {
+  stream: string;
+  /** What was found (with dryRun: what would be deleted), playlists first. */
+  objects: StreamObject[];
+  /** Objects gone from every pool that held them. */
+  deleted: StreamObject[];
+  /** Deletes that failed, one entry per object and pool. */
+  failed: { key: string; id: number | null; pool: string; error: StorageError }[];
+  /** Pools whose listing failed: the stream may still have objects there. */
+  failures: PoolFailure[];
+}
+
+/** Playlists go first: a player told of a segment that is being deleted gets a 404. */
+const DELETE_FIRST: ReadonlySet<ParsedKey['kind']> = new Set(['master', 'playlist']);
 
 export class SegmentStorage {
   readonly layout: SegmentLayout;
@@ -108,5 +134,75 @@ export class SegmentStorage {
       .map(({ poolSet, ...summary }) => ({ ...summary, pools: order.filter((name) => poolSet.has(name)) }))
       .sort((a, b) => compareNames(a.stream, b.stream));
     return { items, failures };
+  }
+
+  /** Removes the stream's playlist from every pool holding it (or `options.pool`). NotFound when none did. */
+  async deletePlaylist(stream: string, options: { pool?: string } = {}): Promise<{ key: string; deletedFrom: string[] }> {
+    const key = this.layout.playlistKey(stream);
+    return { key, ...(await this.manager.delete(key, options)) };
+  }
+
+  /** Every object of the stream in every pool (or `options.pool`): segments, playlists, init and other files. */
+  async listStreamObjects(stream: string, options: { pool?: string } = {}): Promise<Listing<StreamObject>> {
+    const { objects, failures } = await this.manager.list(this.layout.streamPrefix(stream), options);
+    const items: StreamObject[] = [];
+    for (const [key, { info, pools }] of objects) {
+      const parsed = this.layout.parse(key);
+      if (parsed?.stream !== stream) continue;
+      items.push({ key, kind: parsed.kind, id: parsed.kind === 'segment' ? parsed.id : null, size: info.size, pools });
+    }
+    items.sort((a, b) => Number(DELETE_FIRST.has(b.kind)) - Number(DELETE_FIRST.has(a.kind)) || (a.id ?? -1) - (b.id ?? -1) || compareNames(a.key, b.key));
+    return { items, failures };
+  }
+
+  /**
+   * Deletes listed objects from every pool holding each, in batches per pool (deleteMany), playlists
+   * in a first round. Each object's failures are reported per pool; the others are gone.
+   */
+  async deleteObjects(objects: readonly StreamObject[]): Promise<{ deleted: StreamObject[]; failed: StreamDeletion['failed'] }> {
+    const failedByKey = new Map<string, StreamDeletion['failed']>();
+    for (const round of [objects.filter((o) => DELETE_FIRST.has(o.kind)), objects.filter((o) => !DELETE_FIRST.has(o.kind))]) {
+      const keysByPool = new Map<string, StreamObject[]>();
+      for (const object of round) for (const pool of object.pools) keysByPool.set(pool, [...(keysByPool.get(pool) ?? []), object]);
+      await Promise.all(
+        [...keysByPool].map(async ([name, listed]) => {
+          const pool = this.manager.pool(name);
+          const ids = new Map(listed.map((o) => [o.key, o.id]));
+          let failed: { key: string; error: unknown }[];
+          try {
+            failed = (await pool.deleteMany(listed.map((o) => o.key))).failed;
+          } catch (error) {
+            failed = listed.map((o) => ({ key: o.key, error }));
+          }
+          for (const { key, error } of failed) {
+            failedByKey.set(key, [...(failedByKey.get(key) ?? []), { key, id: ids.get(key) ?? null, pool: name, error: pool.named(error, key) }]);
+          }
+        }),
+      );
+    }
+    this.manager.forget(objects.map((o) => o.key));
+    return { deleted: objects.filter((o) => !failedByKey.has(o.key)), failed: [...failedByKey.values()].flat() };
+  }
+
+  /**
+   * Removes everything of retired streams from every pool (or `options.pool`): segments, playlists,
+   * init files and any other file of each stream, playlists first. The plan is made for every
+   * stream before anything is deleted: with `dryRun` nothing is, and when the plan holds more than
+   * `maxDelete` objects the whole call is refused (QuotaExceeded) with nothing deleted. A stream
+   * whose listing found nothing has no objects (and no failures when every pool answered).
+   */
+  async purgeStreams(streams: readonly string[], options: { pool?: string; dryRun?: boolean; maxDelete?: number } = {}): Promise<StreamDeletion[]> {
+    streams.forEach((stream) => this.layout.assertStream(stream));
+    const plans = await Promise.all(streams.map(async (stream) => ({ stream, ...(await this.listStreamObjects(stream, options)) })));
+    const total = plans.reduce((n, p) => n + p.items.length, 0);
+    if (options.maxDelete !== undefined && total > options.maxDelete) {
+      throw new StorageError('QuotaExceeded', `purge would delete ${total} objects, more than the limit of ${options.maxDelete}: nothing was deleted`);
+    }
+    const results: StreamDeletion[] = [];
+    for (const { stream, items, failures } of plans) {
+      const outcome = options.dryRun === true ? { deleted: [], failed: [] } : await this.deleteObjects(items);
+      results.push({ stream, objects: items, ...outcome, failures });
+    }
+    return results;
   }
 }

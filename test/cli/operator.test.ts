@@ -60,8 +60,8 @@ describe('suggestions and aliases', () => {
   it('--transfers is --concurrency and -n is --dry-run, named in the help', async () => {
     const cwd = await workdir({
       pools: [
-        { name: 'a', backend: { type: 'local', root: './a' } },
-        { name: 'b', priority: 2, backend: { type: 'local', root: './b' } },
+        { name: 'a', backend: { type: 'local', root: './a', createRoot: true } },
+        { name: 'b', priority: 2, backend: { type: 'local', root: './b', createRoot: true } },
       ],
     });
     await writeFile(path.join(cwd, 'segment_1.ts'), 'x');
