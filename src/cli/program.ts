@@ -2,6 +2,7 @@
 // Each action runs inside runAction, which builds the context, reports errors and closes storage.
 
 import { readFileSync } from 'node:fs';
+import { exampleConfigPath } from '../config/example.js';
 import { isStorageError } from '../errors.js';
 import { aliasOption, Command, CommanderError } from './commander.js';
 import { registerCleanup } from './commands/cleanup.js';
@@ -17,7 +18,6 @@ import { EXIT, exitCodeFor, type ExitCode } from './exit-codes.js';
 import { Output } from './output.js';
 
 const HINTS: Partial<Record<string, string>> = {
-  ConfigInvalid: 'fix the config file; every field is shown in storage.config.example.json',
   Unavailable: 'check that the server is up; "flux-storage pools status" shows every pool',
   Timeout: 'the server did not answer in time; "flux-storage pools status" shows every pool',
   PermissionDenied: 'check the credentials in the config or environment',
@@ -25,6 +25,11 @@ const HINTS: Partial<Record<string, string>> = {
 
 /** Commands that delete: their notice about the embedded default is shown even with --quiet. */
 const DESTRUCTIVE = new Set(['cleanup', 'rm', 'migrate', 'purge']);
+
+/** The hint after an error line; a config error's names the example config by a path that can be opened. */
+function hintFor(code: string, cwd: string): string | undefined {
+  return code === 'ConfigInvalid' ? `fix the config file; every field is shown in ${exampleConfigPath(cwd)}` : HINTS[code];
+}
 
 export type ActionHandler = (ctx: CommandContext, ...args: never[]) => Promise<void>;
 
@@ -76,7 +81,7 @@ With no config file, one local pool "local" is used at ./flux-data (or $FLUX_STO
           await (handler as unknown as (ctx: CommandContext, ...rest: unknown[]) => Promise<void>)(ctx, ...args.slice(0, -1));
         } catch (error) {
           ctx.fail(exitCodeFor(error));
-          out.error(error, isStorageError(error) ? HINTS[error.code] : undefined);
+          out.error(error, isStorageError(error) ? hintFor(error.code, io.cwd) : undefined);
           if (out.json) out.printJson({ error: isStorageError(error) ? error.toJSON() : { code: 'Internal', message: String(error) } });
         } finally {
           await ctx.close();

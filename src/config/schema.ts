@@ -5,7 +5,12 @@ import * as v from 'valibot';
 import { backendOptionsSchema } from '../backends/registry.js';
 import { DEFAULT_LAYOUT } from '../segments/layout.js';
 import { POOL_DEFAULTS } from '../pool/pool.js';
+import { RESERVED_PREFIX } from '../keys.js';
 import { positiveInteger, requiredString, wholeNumber } from './fields.js';
+import { knownFields, suggestField } from './suggest.js';
+
+/** Largest input `put` reads (a file, or stdin); larger ones are refused before anything is stored. */
+export const DEFAULT_MAX_SEGMENT_BYTES = 1024 ** 3;
 
 export const poolSchema = v.strictObject({
   name: v.pipe(v.string('required'), v.regex(/^[A-Za-z0-9._-]{1,64}$/, 'use letters, digits, ".", "_" and "-" (at most 64)')),
@@ -32,11 +37,19 @@ export const configSchema = v.pipe(
     $schema: v.optional(v.string()),
     layout: v.optional(
       v.strictObject({
-        prefix: v.optional(requiredString(), DEFAULT_LAYOUT.prefix),
+        prefix: v.optional(
+          v.pipe(
+            requiredString(),
+            v.check((prefix) => `${prefix}/` !== RESERVED_PREFIX && !prefix.startsWith(RESERVED_PREFIX), `collides with flux-storage's own "${RESERVED_PREFIX.slice(0, -1)}" folder: choose another prefix`),
+          ),
+          DEFAULT_LAYOUT.prefix,
+        ),
         playlist: v.optional(requiredString(), DEFAULT_LAYOUT.playlist),
       }),
       DEFAULT_LAYOUT,
     ),
+    /** put refuses a file or stdin larger than this (it is never read past it), before storing anything. */
+    maxSegmentBytes: v.optional(positiveInteger(), DEFAULT_MAX_SEGMENT_BYTES),
     pools: v.pipe(v.array(poolSchema, 'required: a list of pools'), v.minLength(1, 'at least one pool is needed')),
   }),
   v.rawCheck(({ dataset, addIssue }) => {
@@ -72,7 +85,10 @@ export function describeIssue(issues: readonly v.BaseIssue<unknown>[]): string {
   const path = (issue.path ?? []).map((item) => item.key as PropertyKey);
   let message = issue.message;
   if (issue.expected === 'never') {
-    message = `unknown field ${JSON.stringify(path.pop())}`;
+    // `pools[0].maxUsagePercnt: unknown field; did you mean maxUsagePercent?`
+    const unknown = String(path.at(-1));
+    const suggestion = suggestField(unknown, knownFields(configSchema, path.slice(0, -1), issue.path?.at(-1)?.input));
+    message = suggestion === undefined ? 'unknown field' : `unknown field; did you mean ${suggestion}?`;
   } else if (issue.received === 'undefined' && issue.type !== 'variant') {
     message = 'required';
   } else if (issue.type === 'variant' && issue.received === 'undefined' && path.at(-1) !== 'type') {

@@ -1,6 +1,8 @@
 // Config: discovery, ${VAR} interpolation, and one-line errors that name the pool and field.
 
+import { existsSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -35,11 +37,45 @@ describe('config validation', () => {
     [{ pools: [local('a', { maxUsagePercent: -5 })] }, 'pools[0].maxUsagePercent: must be from 0 to 100'],
     [{ pools: [] }, 'pools: at least one pool is needed'],
     [{}, 'pools: required'],
-    [{ pools: [local('a', { colour: 'red' })] }, 'pools[0]: unknown field "colour"'],
+    [{ pools: [local('a', { colour: 'red' })] }, 'pools[0].colour: unknown field'],
+    [{ pools: [local('a', { maxUsagePercnt: 80 })] }, 'pools[0].maxUsagePercnt: unknown field; did you mean maxUsagePercent?'],
+    [{ pools: [local('a', { backend: { type: 'local', root: './a', createroot: true } })] }, 'pools[0].backend.createroot: unknown field; did you mean createRoot?'],
+    [{ pools: [{ name: 's', backend: { type: 's3', bucket: 'my-bucket', endpont: 'http://127.0.0.1:9000' } }] }, 'pools[0].backend.endpont: unknown field; did you mean endpoint?'],
+    [{ layot: {}, pools: [local('a')] }, 'layot: unknown field; did you mean layout?'],
+    [{ pools: [local('a')], maxSegmentByte: 1 }, 'maxSegmentByte: unknown field; did you mean maxSegmentBytes?'],
+    [{ pools: [local('a')], layout: { prefix: '.flux-storage' } }, 'layout.prefix: collides with flux-storage\'s own ".flux-storage" folder'],
+    [{ pools: [local('a')], layout: { prefix: '.flux-storage/hls' } }, 'layout.prefix: collides with flux-storage\'s own ".flux-storage" folder'],
+    [{ pools: [local('a', { backend: { type: 'local', root: '/' } })] }, 'pools[0].backend.root: must not be the filesystem root "/"'],
+    [{ pools: [local('a', { backend: { type: 'local', root: '/srv/hls\0x' } })] }, 'pools[0].backend.root: contains a NUL character'],
+    [{ pools: [local('a', { name: 'a\0' })] }, 'pools[0].name: contains a NUL character'],
+    [{ pools: [local('a')], 'x\0': 1 }, 'the top level: a field name: contains a NUL character'],
+    [{ pools: [local('a')], maxSegmentBytes: 0 }, 'maxSegmentBytes: must be a positive whole number'],
     [{ pools: [{ name: 'a' }] }, 'pools[0].backend: required'],
     [{ pools: [{ name: 's', backend: { type: 's3' } }] }, 'pools[0].backend.bucket: required'],
   ])('refuses %j with a message naming the field', (raw, expected) => {
     expect(problem(raw)).toContain(expected);
+  });
+
+  it.each([
+    [{ pools: [local('a', { colour: 'red' })] }],
+    [{ pools: [local('a', { prio: 1 })] }],
+    [{ pools: [local('a', { backend: { type: 'local', root: './a', url: 'x' } })] }],
+  ])('suggests nothing for an unknown field that resembles no known one: %j', (raw) => {
+    expect(problem(raw)).not.toContain('did you mean');
+  });
+
+  it('refuses a relative root that climbs to the filesystem root, as it resolves against the config folder', () => {
+    const raw = { pools: [local('a', { backend: { type: 'local', root: '../../../../../../../../../..' } })] };
+    expect(() => parseConfig(raw, {}, 'storage.config.json', '/srv/flux')).toThrow('storage.config.json: pools[0].backend.root: resolves to the filesystem root "/"');
+    expect(() => parseConfig(raw, {}, 'storage.config.json')).not.toThrow();
+  });
+
+  it('names a NUL that came from an environment variable without quoting it', () => {
+    expect(problem({ pools: [local('a', { backend: { type: 'local', root: '${ROOT}' } })] }, { ROOT: '/srv\0hunter2' })).toMatch(/^storage\.config\.json: pools\[0\]\.backend\.root: contains a NUL character \(from an environment variable\)$/);
+  });
+
+  it('fills maxSegmentBytes with 1 GiB', () => {
+    expect(parseConfig({ pools: [local('a')] }, {}).maxSegmentBytes).toBe(1024 ** 3);
   });
 
   it('takes ${VAR} from the environment and names a missing one', () => {
@@ -92,9 +128,58 @@ describe('config discovery', () => {
 
   it('says what is wrong with malformed JSON, a missing file and an empty file, in one line', async () => {
     const cwd = await dir({ 'storage.config.json': '{ "pools": [ }', 'empty.json': '' });
-    await expect(loadConfig({ cwd, env: {} })).rejects.toThrow(/^cannot read the config: .*storage\.config\.json/);
+    await expect(loadConfig({ cwd, env: {} })).rejects.toThrow(/^storage\.config\.json:1:14: not valid JSON: a value was expected$/);
     await expect(loadConfig({ cwd, file: 'nope.json', env: {} })).rejects.toThrow('config file nope.json (from --config) does not exist');
     await expect(loadConfig({ cwd, file: 'empty.json', env: {} })).rejects.toThrow(/empty/);
+  });
+
+  describe('a file that does not parse: line, column and reason, never an excerpt (it may hold a secret)', () => {
+    const SECRET = 'hunter2-TOP-SECRET-value';
+    const failure = async (files: Record<string, string>, file?: string): Promise<string> => {
+      const cwd = await dir(files);
+      const error = await loadConfig({ cwd, env: {}, ...(file === undefined ? {} : { file }) }).then(
+        () => new Error('expected the config to be refused'),
+        (e: Error) => e,
+      );
+      expect(error).toMatchObject({ code: 'ConfigInvalid' });
+      expect(error.message).not.toContain(SECRET);
+      expect(error.message).not.toContain('\n');
+      return error.message;
+    };
+
+    it('JSON with an unquoted secret', async () => {
+      const text = `{\n  "pools": [\n    { "name": "s3", "backend": { "type": "s3", "bucket": "b",\n      "secretAccessKey": ${SECRET} } }\n  ]\n}\n`;
+      expect(await failure({ 'storage.config.json': text })).toBe('storage.config.json:4:26: not valid JSON: unexpected characters (a text value must be in double quotes)');
+      expect(await failure({ 'other.json': text }, 'other.json')).toMatch(/^other\.json:4:26: /);
+    });
+
+    it('JSON with a trailing comma, a comment, or cut short', async () => {
+      expect(await failure({ 'storage.config.json': `{ "pools": [], "x": "${SECRET}", }` })).toMatch(/^storage\.config\.json:1:\d+: not valid JSON: a property name in double quotes was expected$/);
+      expect(await failure({ 'storage.config.json': `// ${SECRET}\n{}` })).toBe('storage.config.json:1:1: not valid JSON: comments are not allowed in JSON');
+      expect(await failure({ 'storage.config.json': `{ "pools": [ { "secret": "${SECRET}` })).toMatch(/^storage\.config\.json:1:\d+: not valid JSON: a string is not closed$/);
+    });
+
+    it('a package.json that is not JSON', async () => {
+      expect(await failure({ 'package.json': `{ "name": "x", "flux-storage": { "token": ${SECRET} } }` })).toMatch(/^package\.json:1:\d+: not valid JSON: unexpected characters/);
+    });
+
+    it('YAML', async () => {
+      const text = `pools:\n  - name: s3\n    backend:\n      secretAccessKey: ${SECRET}\n     bad: [\n`;
+      expect(await failure({ '.flux-storagerc.yaml': text })).toMatch(/^\.flux-storagerc\.yaml:5:\d+: not valid YAML: bad indentation of a mapping entry$/);
+      expect(await failure({ '.flux-storagerc': `pools: [ { name: a, token: ${SECRET}\n` })).toMatch(/^\.flux-storagerc:\d+:\d+: not valid YAML: /);
+    });
+
+    it('an empty file points at the example config by its path', async () => {
+      const message = await failure({ '.flux-storagerc.json': '  \n' });
+      const example = fileURLToPath(new URL('../../storage.config.example.json', import.meta.url));
+      expect(message).toBe(`.flux-storagerc.json: the file is empty: see ${example}`);
+      expect(existsSync(example)).toBe(true);
+    });
+  });
+
+  it('reads YAML configs', async () => {
+    const cwd = await dir({ '.flux-storagerc.yml': 'pools:\n  - name: from-yaml\n    backend: { type: local, root: ./y }\n' });
+    expect((await loadConfig({ cwd, env: {} })).config.pools[0]?.name).toBe('from-yaml');
   });
 
   it('resolves relative local roots against the config file folder', async () => {
