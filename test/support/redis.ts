@@ -42,6 +42,8 @@ export interface StartRedisOptions {
   /** e.g. '4mb'; the policy is then noeviction, so a full server refuses writes with OOM. */
   maxmemory?: string;
   requirepass?: string;
+  /** More redis-server arguments (e.g. '--cluster-enabled', 'yes'). */
+  args?: string[];
 }
 
 const START_TIMEOUT_MS = 10_000;
@@ -141,6 +143,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
   args.push('--dir', dir, '--pidfile', pidFile, '--logfile', logFile);
   if (options.maxmemory !== undefined) args.push('--maxmemory', options.maxmemory, '--maxmemory-policy', 'noeviction');
   if (password !== undefined) args.push('--requirepass', password);
+  args.push(...(options.args ?? []));
 
   const start = async (): Promise<void> => {
     const launched = spawnSync('redis-server', args, { encoding: 'utf8' });

@@ -30,8 +30,16 @@ const REPLY_CODES: Record<string, StorageErrorCode> = {
   CLUSTERDOWN: 'Unavailable',
 };
 
-/** Messages ioredis itself produces when it has no usable connection. */
-const CONNECTION_LOST = [/^Connection is closed/, /^Stream isn't writeable/, /^Reached the max retries per request limit/];
+/** Messages ioredis itself produces when it has no usable connection (the last four: a cluster's). */
+const CONNECTION_LOST = [
+  /^Connection is closed/,
+  /^Stream isn't writeable/,
+  /^Reached the max retries per request limit/,
+  /^Too many Cluster redirections/,
+  /^Failed to refresh slots cache/,
+  /^None of startup nodes is available/,
+  /^Cluster isn't ready/,
+];
 
 function errno(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : undefined;

@@ -8,9 +8,13 @@
 //   P f:<folder>  sorted set, all scores 0: names of the sub-folders of <folder>
 // <folder> is '' (the top) or ends with '/'. Object keys never end with '/', so names cannot clash.
 //
-// Keys are derived inside the scripts from ARGV, so this layout is for a standalone Redis (or one
-// primary), not Redis Cluster. Scripts carry no shebang so that Redis 6 runs them too; each write
-// script's first write is a deny-oom command, so an OOM refusal aborts it before it changed anything.
+// On a Redis Cluster, P is followed by a hash tag of the folder (`P{tag}o:<key>`...: see index.ts),
+// so the keys of one folder share a slot and each script touches one folder's keys only: it is
+// told links = 0, and the f: sets of other folders are kept by the caller (and never pruned, since
+// a prune across slots could race a write into the folder and hide it). Keys are derived inside the
+// scripts from ARGV; KEYS[1] only routes the call to its node. Scripts carry no shebang so that
+// Redis 6 runs them too; each write script's first write is a deny-oom command, so an OOM refusal
+// aborts it before it changed anything.
 
 const HELPERS = `
 local function split(key)
@@ -60,9 +64,9 @@ local function trim_expired(p, folder, now, limit)
 end
 `;
 
-/** ARGV: prefix, key, ttl ms (0: none), data. Returns nothing. */
+/** ARGV: prefix, key, ttl ms (0: none), data, links (1: add the key's folders to their parents). */
 export const WRITE_SCRIPT = `${HELPERS}
-local p, key, ttl, data = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local p, key, ttl, data, links = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5] == '1'
 local now = now_ms()
 local object = p .. 'o:' .. key
 -- HSET first: it is the deny-oom command, so a full server refuses before anything changed.
@@ -78,7 +82,7 @@ else
 end
 redis.call('ZADD', p .. 'i:' .. folder, 0, name)
 local parent, from = '', 1
-local slash = string.find(key, '/', from, true)
+local slash = links and string.find(key, '/', from, true)
 while slash do
   redis.call('ZADD', p .. 'f:' .. parent, 0, string.sub(key, from, slash - 1))
   parent = string.sub(key, 1, slash)
@@ -88,27 +92,30 @@ end
 return 1
 `;
 
-/** ARGV: prefix, key, key, ... Removes each object and its index entries. Returns the count given. */
+/**
+ * ARGV: prefix, links (1: prune emptied folders from their parents), key, key, ... Removes each
+ * object and its index entries. Returns the count given.
+ */
 export const DELETE_SCRIPT = `${HELPERS}
-local p = ARGV[1]
-for i = 2, #ARGV do
+local p, links = ARGV[1], ARGV[2] == '1'
+for i = 3, #ARGV do
   local key = ARGV[i]
   local folder, name = split(key)
   redis.call('UNLINK', p .. 'o:' .. key)
   redis.call('ZREM', p .. 'i:' .. folder, name)
   redis.call('ZREM', p .. 'e:' .. folder, name)
-  prune(p, folder)
+  if links then prune(p, folder) end
 end
-return #ARGV - 1
+return #ARGV - 2
 `;
 
 /**
- * ARGV: prefix, folder, lex cursor ('-' or '(' .. last name), page size. Returns
+ * ARGV: prefix, folder, lex cursor ('-' or '(' .. last name), page size, links (1: prune). Returns
  * { next cursor name or '' at the end, name, size, modified, name, size, modified, ... } for the
  * live objects of one page; names whose object has expired are dropped from the index on the way.
  */
 export const LIST_PAGE_SCRIPT = `${HELPERS}
-local p, folder, cursor, count = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local p, folder, cursor, count, links = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5] == '1'
 local names = redis.call('ZRANGEBYLEX', p .. 'i:' .. folder, cursor, '+', 'LIMIT', 0, count)
 local out = { #names < count and '' or names[#names] }
 local dropped = false
@@ -125,6 +132,6 @@ for _, name in ipairs(names) do
   end
 end
 if cursor == '-' and trim_expired(p, folder, now_ms(), 100) > 0 then dropped = true end
-if dropped then prune(p, folder) end
+if dropped and links then prune(p, folder) end
 return out
 `;
