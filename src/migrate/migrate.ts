@@ -6,6 +6,7 @@
 import { isStorageError, StorageError, toStorageError } from '../errors.js';
 import type { ObjectInfo } from '../backends/types.js';
 import type { StoragePool } from '../pool/pool.js';
+import { assertWritable } from '../pool/policy.js';
 import { sameStore } from '../pool/same-store.js';
 import type { SegmentLayout } from '../segments/layout.js';
 import { inShard, type Shard } from '../segments/shard.js';
@@ -93,6 +94,8 @@ const DELETE_BATCH = 500;
 export async function migrate(options: MigrateOptions): Promise<MigrateSummary> {
   const { from, to, layout } = options;
   if (from.name === to.name) throw new StorageError('InvalidArgument', `--from and --to are the same pool "${from.name}"`);
+  // --to a read-only pool: refused as a whole (exit 2), not as one failed write per object.
+  assertWritable({ name: to.name, readOnly: to.config.readOnly });
   if (!Number.isSafeInteger(options.concurrency) || options.concurrency < 1) {
     throw new StorageError('InvalidArgument', 'concurrency must be a whole number, 1 or more');
   }

@@ -492,6 +492,20 @@ describe('migrate: what the operator sees', () => {
     await pools.close();
   });
 
+  it('--to a read-only pool is refused with exit 2, nothing written or deleted', async () => {
+    const cwd = await workdir({ pools: [{ name: 'a', priority: 1, backend: { type: 'local', root: './a' } }, { name: 'b', priority: 2, readOnly: true, backend: { type: 'local', root: './b' } }] });
+    await mkdir(path.join(cwd, 'a'));
+    await mkdir(path.join(cwd, 'b'));
+    const pools = await openPools(cwd);
+    await pools.pool('a').write(segment('cam1', 1), Buffer.from('x'));
+    const result = await cli(['migrate', '--from', 'a', '--to', 'b', '--delete-source'], { cwd });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^error: .*pool "b" is read-only/m);
+    expect(await pools.pool('a').exists(segment('cam1', 1))).toBe(true);
+    expect(await readdir(path.join(cwd, 'b'))).toEqual([]);
+    await pools.close();
+  });
+
   it('--shard K/N: the N runs together copy every stream exactly once', async () => {
     const { cwd, pools } = await localPair();
     const streams = Array.from({ length: 12 }, (_, i) => `cam${i}`);
