@@ -85,8 +85,13 @@ export class Output {
   }
 
   get color(): boolean {
-    const { env, stdout } = this.options;
-    return stdout.isTTY === true && (env.NO_COLOR === undefined || env.NO_COLOR === '') && env.TERM !== 'dumb';
+    return this.options.stdout.isTTY === true && this.colorAllowed;
+  }
+
+  /** NO_COLOR (no-color.org) and TERM=dumb turn colour off everywhere, the spinner's included. */
+  private get colorAllowed(): boolean {
+    const { env } = this.options;
+    return (env.NO_COLOR === undefined || env.NO_COLOR === '') && env.TERM !== 'dumb';
   }
 
   get stderrIsTerminal(): boolean {
@@ -187,7 +192,7 @@ export class Output {
       const { default: ora } = await import('ora');
       // discardStdin off: ora would put the terminal in raw mode, where Ctrl-C is a byte on stdin
       // (which ora never reads: stdin stays paused) instead of SIGINT, so Ctrl-C did nothing.
-      const spinner = ora({ text, stream: this.options.stderr, isEnabled: true, discardStdin: false }).start();
+      const spinner = ora({ text, stream: this.options.stderr, isEnabled: true, discardStdin: false, color: this.colorAllowed ? 'cyan' : false }).start();
       // A process ended by Ctrl-C (process.exit in main.ts) leaves no spinner frame on the screen;
       // the cursor ora hid is shown again by its own exit hook.
       const clear = (): void => void spinner.stop();
