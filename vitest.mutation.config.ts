@@ -8,7 +8,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: [
+    // FLUX_MUTATION_TESTS (comma-separated) narrows a run of one module to the tests that matter to it.
+    include: process.env.FLUX_MUTATION_TESTS?.split(',') ?? [
       'test/unit/**/*.test.ts',
       'test/backends/local.test.ts',
       'test/cli/commands.test.ts',
