@@ -1,8 +1,8 @@
 // SegmentStorage: what is stored. Segments of HLS streams by stream name and numeric id, on top of
 // the StorageManager that decides where. Names and ids are validated before any I/O.
 
-import { StorageError } from '../errors.js';
-import type { PoolFailure, StorageManager } from '../pool/manager.js';
+import { StorageError, toStorageError } from '../errors.js';
+import type { PoolFailure, StorageManager, WriteOutcome } from '../pool/manager.js';
 import { DEFAULT_LAYOUT, SegmentLayout, type LayoutOptions, type ParsedKey } from './layout.js';
 import { compareNames } from '../keys.js';
 
@@ -54,6 +54,28 @@ export interface StreamDeletion {
   failures: PoolFailure[];
 }
 
+/** An input of saveMany: a segment by id, or the stream's playlist; the bytes, or a function that reads them when the item's turn comes. */
+export type SaveItem =
+  | { kind: 'segment'; id: number; data: Uint8Array | (() => Promise<Uint8Array>) }
+  | { kind: 'playlist'; data: Uint8Array | (() => Promise<Uint8Array>) };
+
+export interface SaveManyOptions {
+  /** Write to this pool only, with no failover. */
+  pool?: string | undefined;
+  /** Items stored at once (SAVE_MANY_CONCURRENCY by default). */
+  concurrency?: number | undefined;
+  /** Called as each item is done, stored or not (for progress and warnings). */
+  onSaved?: ((result: SaveResult) => void) | undefined;
+}
+
+/** What saveMany did with one item: stored (with the write's outcome), or not (with why). */
+export type SaveResult<T extends SaveItem = SaveItem> =
+  | ({ item: T; key: string; size: number; error: null } & WriteOutcome)
+  | { item: T; key: string; size: number | null; error: StorageError };
+
+/** Items saveMany stores at once unless told otherwise. */
+export const SAVE_MANY_CONCURRENCY = 8;
+
 /** Playlists go first: a player told of a segment that is being deleted gets a 404. */
 const DELETE_FIRST: ReadonlySet<ParsedKey['kind']> = new Set(['master', 'playlist']);
 
@@ -71,6 +93,49 @@ export class SegmentStorage {
     const key = this.layout.segmentKey(stream, id);
     const outcome = await this.manager.write(key, data, options);
     return { key, id, size: data.byteLength, ...outcome };
+  }
+
+  /**
+   * Stores many segments of a stream, and its playlist, `concurrency` at a time; playlists only
+   * once every segment is done, so that a playlist never names a segment that is not stored yet.
+   * Every id is checked, and two items of one key refused (InvalidArgument), before anything is
+   * written. A failed item does not stop the others: its result carries the error. Results keep
+   * the order of `items`. Data given as a function is read only when the item's turn comes, so
+   * at most `concurrency` inputs are held at once.
+   */
+  async saveMany<T extends SaveItem>(stream: string, items: readonly T[], options: SaveManyOptions = {}): Promise<SaveResult<T>[]> {
+    const keys = items.map((item) => (item.kind === 'playlist' ? this.layout.playlistKey(stream) : this.layout.segmentKey(stream, item.id)));
+    const seen = new Map<string, number>();
+    keys.forEach((key, index) => {
+      const first = seen.get(key);
+      if (first !== undefined) {
+        const what = items[index]!.kind === 'playlist' ? 'the playlist' : `segment ${(items[index] as { id: number }).id}`;
+        throw new StorageError('InvalidArgument', `inputs ${first + 1} and ${index + 1} are both ${what} of ${stream}: give each segment once`, { key });
+      }
+      seen.set(key, index);
+    });
+    const { default: pLimit } = await import('p-limit');
+    const limit = pLimit(options.concurrency ?? SAVE_MANY_CONCURRENCY);
+    const results: SaveResult<T>[] = new Array(items.length);
+    const store = (index: number) =>
+      limit(async () => {
+        const item = items[index]!;
+        const key = keys[index]!;
+        let size: number | null = null;
+        try {
+          const data = typeof item.data === 'function' ? await item.data() : item.data;
+          size = data.byteLength;
+          const outcome = await this.manager.write(key, data, options.pool === undefined ? {} : { pool: options.pool });
+          results[index] = { item, key, size, error: null, ...outcome };
+        } catch (error) {
+          results[index] = { item, key, size, error: toStorageError(error, { key }) };
+        }
+        options.onSaved?.(results[index]);
+      });
+    for (const kind of ['segment', 'playlist'] as const) {
+      await Promise.all(items.flatMap((item, index) => (item.kind === kind ? [store(index)] : [])));
+    }
+    return results;
   }
 
   /** The segment's bytes from whichever pool holds it. NotFound when none does. */

@@ -1,19 +1,23 @@
 // put <stream> <file...>: stores segments (and a playlist file named like the layout's playlist).
+// Every input is checked before anything is written (exit 2 then means nothing was stored); the
+// batching and the playlist-last order are SegmentStorage.saveMany's.
 
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { constants, createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidArgumentError } from '../commander.js';
 import { StorageError } from '../../errors.js';
 import { assertStreamName, parseSegmentId } from '../../segments/layout.js';
+import type { SaveItem, SaveResult } from '../../segments/segment-storage.js';
 import type { CommandContext } from '../context.js';
-import { EXIT, exitCodeFor } from '../exit-codes.js';
+import { EXIT } from '../exit-codes.js';
 import { countOf, formatBytes } from '../output.js';
 import type { Program } from '../program.js';
 
 interface PutOptions {
   id?: string;
   pool?: string;
+  allowEmpty?: boolean;
 }
 
 /** The segment id in a file name: `segment_<n>.ts`, or else the last number in the name. */
@@ -26,17 +30,68 @@ export function idFromFileName(file: string): number | undefined {
 /** Segments stored at once by one put. */
 const PUT_CONCURRENCY = 8;
 
-interface PutItem {
-  file: string;
-  kind: 'segment' | 'playlist';
-  id: number | null;
+/** An input named on the command line, with what it is. */
+type NamedInput = { file: string } & ({ kind: 'segment'; id: number } | { kind: 'playlist' });
+type PutItem = NamedInput & { data: SaveItem['data'] };
+
+const refuse = (detail: string, cause?: unknown): StorageError => new StorageError('InvalidArgument', `${detail}: nothing was stored`, cause === undefined ? {} : { cause });
+
+/**
+ * All of `source`, refused once it passes `max` bytes: reading stops there, so an endless pipe
+ * (`yes | flux-storage put ...`) ends with an error instead of filling memory.
+ */
+async function readAtMost(source: AsyncIterable<unknown>, max: number, name: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of source) {
+    const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+    total += bytes.length;
+    if (total > max) throw tooLarge(name, max, `more than ${formatBytes(max)}`);
+    chunks.push(bytes);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
 }
 
-async function readInput(ctx: CommandContext, file: string): Promise<Buffer> {
-  if (file !== '-') return readFile(path.resolve(ctx.io.cwd, file));
-  const chunks: Buffer[] = [];
-  for await (const chunk of ctx.io.stdin) chunks.push(Buffer.from(chunk as Uint8Array));
-  return Buffer.concat(chunks);
+function tooLarge(name: string, max: number, size: string): StorageError {
+  return refuse(`${name} is ${size}, larger than maxSegmentBytes (${formatBytes(max)}; set it in the config to store larger segments)`);
+}
+
+function refuseEmpty(name: string, data: Uint8Array, allowEmpty: boolean): Uint8Array {
+  if (data.byteLength === 0 && !allowEmpty) throw refuse(`${name} is empty (0 bytes; did its producer die?); give --allow-empty to store it anyway`);
+  return data;
+}
+
+/**
+ * Checks one input before anything is written and says how to read it: a regular file is stat'ed
+ * and opened now and read when its turn comes; stdin, a pipe or a device is read now (it can be
+ * read only once, and its size is known only then).
+ */
+async function checkInput(ctx: CommandContext, file: string, max: number, allowEmpty: boolean): Promise<SaveItem['data']> {
+  if (file === '-') return refuseEmpty('stdin', await readAtMost(ctx.io.stdin, max, 'stdin'), allowEmpty);
+  const full = path.resolve(ctx.io.cwd, file);
+  const info = await stat(full).catch((error: unknown) => {
+    throw unreadable(file, error);
+  });
+  if (info.isDirectory()) throw refuse(`${file} is a directory: give segment files`);
+  if (info.isFile()) {
+    if (info.size > max) throw tooLarge(file, max, formatBytes(info.size));
+    refuseEmpty(file, new Uint8Array(info.size === 0 ? 0 : 1), allowEmpty);
+  }
+  // Opened once now, so that an unreadable file is refused before anything is written. O_NONBLOCK:
+  // opening a FIFO whose writer is not there yet must not hang.
+  const handle = await open(full, constants.O_RDONLY | constants.O_NONBLOCK).catch((error: unknown) => {
+    throw unreadable(file, error);
+  });
+  await handle.close();
+  if (!info.isFile()) return refuseEmpty(file, await readAtMost(createReadStream(full), max, file), allowEmpty);
+  return async () => refuseEmpty(file, await readAtMost(createReadStream(full, { highWaterMark: 1024 * 1024 }), max, file), allowEmpty);
+}
+
+function unreadable(file: string, error: unknown): StorageError {
+  const code = (error as { code?: string }).code;
+  if (code === 'ENOENT') return refuse(`no such file: ${file}`, error);
+  if (code === 'EACCES' || code === 'EPERM') return refuse(`cannot read ${file}: permission denied`, error);
+  return refuse(`cannot read ${file} (${code ?? (error as Error).message})`, error);
 }
 
 async function put(ctx: CommandContext, stream: string, files: string[], options: PutOptions): Promise<void> {
@@ -47,50 +102,51 @@ async function put(ctx: CommandContext, stream: string, files: string[], options
   if (files.includes('-') && options.id === undefined) {
     throw new StorageError('InvalidArgument', 'reading a segment from stdin ("-") needs --id <n>');
   }
+  const { config } = await ctx.config();
   const storage = await ctx.storage({ pool: options.pool });
-  // Every name is checked before anything is written, so a bad one changes nothing.
-  const items: PutItem[] = files.map((file) => {
+  // Every name and input is checked before anything is written, so a bad one changes nothing.
+  const named = files.map((file): NamedInput => {
     if (options.id !== undefined) return { file, kind: 'segment', id: parseSegmentId(options.id) };
-    if (path.basename(file) === storage.layout.playlist) return { file, kind: 'playlist', id: null };
+    if (path.basename(file) === storage.layout.playlist) return { file, kind: 'playlist' };
     const id = idFromFileName(file);
     if (id === undefined) throw new StorageError('InvalidArgument', `no segment id in the file name ${JSON.stringify(file)}: name it segment_<n>.ts or give --id <n>`);
     return { file, kind: 'segment', id };
   });
-  const missing = files.find((file) => file !== '-' && !existsSync(path.resolve(ctx.io.cwd, file)));
-  if (missing !== undefined) throw new StorageError('InvalidArgument', `no such file: ${missing}`);
-  // Segments go up several at a time; playlists after every segment, so that a playlist never
-  // names a segment that is not stored yet. Results keep the order of the command line.
-  const { default: pLimit } = await import('p-limit');
-  const limit = pLimit(PUT_CONCURRENCY);
-  const warnedSkips = new Set<string>();
-  const store = (item: PutItem) => limit(async () => {
-    try {
-      const data = await readInput(ctx, item.file).catch((error: unknown) => {
-        throw new StorageError('InvalidArgument', `cannot read ${item.file}: ${(error as Error).message}`, { cause: error });
-      });
-      const saved =
-        item.kind === 'playlist'
-          ? await storage.savePlaylist(stream, data.toString('utf8'), options)
-          : await storage.save(stream, item.id!, data, options);
-      for (const failure of saved.failedOver) ctx.out.warn(`${failure.pool} refused the write, used the next pool: ${failure.error.message}`);
-      // Once per pool and reason for the whole put; a read-only pool is skipped by its config, no news.
-      for (const skip of saved.skipped) {
-        if (skip.reason === 'read-only' || warnedSkips.has(`${skip.pool}\0${skip.reason}`)) continue;
-        warnedSkips.add(`${skip.pool}\0${skip.reason}`);
-        ctx.out.warn(`skipped pool "${skip.pool}": ${skip.detail}`);
-      }
-      for (const stale of saved.staleCopies) ctx.out.warn(`${stale.error.message}; until it is removed (rm with --pool ${stale.pool}), a read may return the older bytes`);
-      return { file: item.file, stream, id: item.id, key: saved.key, pool: saved.pool, size: data.length, failedOver: saved.failedOver, error: null };
-    } catch (error) {
-      ctx.fail(exitCodeFor(error) === EXIT.usage ? EXIT.usage : EXIT.failed);
-      return { file: item.file, stream, id: item.id, key: null, pool: null, size: null, failedOver: [], error };
-    }
-  });
-  const stored = new Map<PutItem, Awaited<ReturnType<typeof store>>>();
-  for (const kind of ['segment', 'playlist'] as const) {
-    await Promise.all(items.filter((item) => item.kind === kind).map(async (item) => stored.set(item, await store(item))));
+  const firstOfId = new Map<string, string>();
+  for (const item of named) {
+    const id = item.kind === 'playlist' ? 'playlist' : String(item.id);
+    const first = firstOfId.get(id);
+    if (first !== undefined) throw refuse(`${first} and ${item.file} are both ${id === 'playlist' ? 'the playlist' : `segment ${id}`} of ${stream}: give each once`);
+    firstOfId.set(id, item.file);
   }
-  const results = items.map((item) => stored.get(item)!);
+  const items: PutItem[] = [];
+  for (const item of named) items.push({ ...item, data: await checkInput(ctx, item.file, config.maxSegmentBytes, options.allowEmpty === true) });
+
+  const warnedSkips = new Set<string>();
+  const warn = (saved: SaveResult): void => {
+    if (saved.error !== null) return;
+    for (const failure of saved.failedOver) ctx.out.warn(`${failure.pool} refused the write, used the next pool: ${failure.error.message}`);
+    // Once per pool and reason for the whole put; a read-only pool is skipped by its config, no news.
+    for (const skip of saved.skipped) {
+      if (skip.reason === 'read-only' || warnedSkips.has(`${skip.pool}\0${skip.reason}`)) continue;
+      warnedSkips.add(`${skip.pool}\0${skip.reason}`);
+      ctx.out.warn(`skipped pool "${skip.pool}": ${skip.detail}`);
+    }
+    for (const stale of saved.staleCopies) ctx.out.warn(`${stale.error.message}; until it is removed (rm with --pool ${stale.pool}), a read may return the older bytes`);
+  };
+  const saved = await storage.saveMany(stream, items, { pool: options.pool, concurrency: PUT_CONCURRENCY, onSaved: warn });
+  // Inputs were checked: a failure now is the store's (or a file that changed since), so exit 1.
+  if (saved.some((r) => r.error !== null)) ctx.fail(EXIT.failed);
+  const results = saved.map((r) => ({
+    file: r.item.file,
+    stream,
+    id: r.item.kind === 'segment' ? r.item.id : null,
+    key: r.error === null ? r.key : null,
+    pool: r.error === null ? r.pool : null,
+    size: r.error === null ? r.size : null,
+    failedOver: r.error === null ? r.failedOver : [],
+    error: r.error,
+  }));
   ctx.out.errorsByCause(results.filter((r) => r.error !== null).map((r) => ({ item: r.file, error: r.error })), (count, pool) => `${countOf(count, 'file')} not stored${pool === undefined ? '' : ` in ${pool}`}`);
   if (ctx.out.json) return ctx.out.printJson({ segments: results });
   if (ctx.out.quiet) return;
@@ -112,6 +168,10 @@ export function registerPut(program: Program): void {
       return value;
     })
     .option('--pool <name>', 'write to this pool only, with no failover')
-    .addHelpText('after', '\nExamples:\n  flux-storage put cam1 segment_1.ts segment_2.ts\n  ffmpeg ... | flux-storage put cam1 - --id 42')
+    .option('--allow-empty', 'store an empty (0-byte) input; without it, an empty input is refused', false)
+    .addHelpText(
+      'after',
+      '\nEvery input is checked before anything is stored: a directory, an unreadable or missing file, two inputs of one id, an empty input (without --allow-empty) or one larger than maxSegmentBytes (1 GiB by default) exits 2 with nothing stored.\n\nExamples:\n  flux-storage put cam1 segment_1.ts segment_2.ts index.m3u8\n  ffmpeg ... | flux-storage put cam1 - --id 42',
+    )
     .action(program.action(put));
 }
