@@ -9,6 +9,8 @@ const CODES: Record<string, StorageErrorCode> = {
   EROFS: 'PermissionDenied',
   ENOSPC: 'QuotaExceeded',
   EDQUOT: 'QuotaExceeded',
+  // Larger than one file may be here: a property of the request (as S3/OSS EntityTooLarge), not a full disk.
+  EFBIG: 'InvalidArgument',
   EMFILE: 'Unavailable',
   ENFILE: 'Unavailable',
   EAGAIN: 'Unavailable',

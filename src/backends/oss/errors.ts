@@ -4,6 +4,7 @@
 
 import { StorageError, type StorageErrorCode } from '../../errors.js';
 import { redactSecrets } from '../../redact.js';
+import { classifyHttpError } from '../http-errors.js';
 
 /** The fields of an ali-oss error this mapping reads; everything else stays on `cause`. */
 interface OssErrorFields {
@@ -12,21 +13,6 @@ interface OssErrorFields {
   name: string | undefined;
   message: string;
 }
-
-const PERMISSION_CODES = new Set([
-  'AccessDenied',
-  'SignatureDoesNotMatch',
-  'InvalidAccessKeyId',
-  'InvalidSecurityToken',
-  'SecurityTokenExpired',
-  'RequestTimeTooSkewed',
-  'AccessForbidden',
-  'UserDisable',
-]);
-const RATE_LIMIT_CODES = new Set(['SlowDown', 'ServerBusy', 'QpsLimitExceeded', 'RequestRateLimitExceeded', 'TooManyRequests']);
-const TIMEOUT_NAMES = new Set(['ResponseTimeoutError', 'ConnectionTimeoutError', 'RequestTimeoutError']);
-const CORRUPT_CODES = new Set(['InvalidDigest', 'BadDigest', 'IncompleteBody']);
-const INVALID_ARGUMENT_CODES = new Set(['InvalidArgument', 'EntityTooLarge', 'MalformedXML']);
 
 function fieldsOf(error: unknown): OssErrorFields {
   const record = typeof error === 'object' && error !== null ? (error as Record<string, unknown>) : {};
@@ -39,22 +25,16 @@ function fieldsOf(error: unknown): OssErrorFields {
 }
 
 function classify(f: OssErrorFields): { code: StorageErrorCode; retryable?: boolean } {
-  if (f.status === -2 || (f.name !== undefined && TIMEOUT_NAMES.has(f.name))) return { code: 'Timeout' };
-  if (f.status === -1) return { code: 'Unavailable' };
-  if (f.code === 'NoSuchKey') return { code: 'NotFound' };
+  // urllib's own failures: -2 a timeout, -1 a network error (no answer came; its code or name may say more).
+  if (f.status === -2) return { code: 'Timeout' };
   // A missing bucket is a broken pool, not a missing object: exists() must not answer false for it.
   if (f.code === 'NoSuchBucket') return { code: 'Unavailable', retryable: false };
-  if (f.code !== undefined && PERMISSION_CODES.has(f.code)) return { code: 'PermissionDenied' };
-  if (f.code !== undefined && RATE_LIMIT_CODES.has(f.code)) return { code: 'RateLimited' };
-  if (f.code !== undefined && CORRUPT_CODES.has(f.code)) return { code: 'Corrupt', retryable: true };
-  if (f.code !== undefined && INVALID_ARGUMENT_CODES.has(f.code)) return { code: 'InvalidArgument' };
-  if (f.code === 'InvalidObjectName') return { code: 'InvalidKey' };
-  if (f.code === 'QuotaExceeded' || f.status === 507) return { code: 'QuotaExceeded' };
-  if (f.status === 404) return { code: 'NotFound' };
-  if (f.status === 401 || f.status === 403) return { code: 'PermissionDenied' };
-  if (f.status === 429 || f.status === 503) return { code: 'RateLimited' };
-  if (f.status !== undefined && f.status >= 500) return { code: 'Unavailable' };
-  return { code: 'Internal' };
+  const status = f.status !== undefined && f.status > 0 ? f.status : undefined;
+  const codes = [f.code, f.name].filter((c): c is string => c !== undefined);
+  // The AWS SDK's shape, for the shared classifier's use of the SDK's own rules.
+  const sdkShaped = { name: f.code ?? f.name ?? 'Error', code: f.code, message: f.message, $metadata: { httpStatusCode: status } };
+  const code = classifyHttpError({ codes, status, sdkShaped });
+  return { code: code === 'Internal' && f.status === -1 ? 'Unavailable' : code };
 }
 
 /**

@@ -5,6 +5,7 @@ import pLimit from 'p-limit';
 import { abortError, raceAbort, throwIfAborted } from '../abort.js';
 import { asBuffer, contentMd5 } from '../buffer.js';
 import { StorageError } from '../../errors.js';
+import { truncatedListing } from '../http-errors.js';
 import { assertValidKey, assertValidPrefix, RESERVED_PREFIX } from '../../keys.js';
 import type { BackendCapabilities, BackendContext, BackendUsage, CallOptions, DeleteManyResult, ObjectInfo, StorageBackend, WriteOptions, WriteReceipt } from '../types.js';
 import { OSS_PAGE_SIZE, OssClient, type OssListedObject, type OssListPage } from './client.js';
@@ -196,11 +197,7 @@ export class OssBackend implements StorageBackend {
       yield page.objects;
       if (!page.truncated) return;
       if (page.nextToken === null || page.nextToken === '' || page.nextToken === current) {
-        throw new StorageError('Internal', 'OSS answered a truncated listing page without a new continuation token', {
-          backend: this.type,
-          key: prefix,
-          pool: this.context?.poolName,
-        });
+        throw truncatedListing(this.type, prefix);
       }
       token = page.nextToken;
     }

@@ -57,6 +57,8 @@ function codeOf(error: unknown): StorageErrorCode | undefined {
   // Errors raised inside a script keep the server's wording after "ERR Error running script ...".
   if (/\bOOM command not allowed\b/.test(message)) return 'QuotaExceeded';
   if (/\b(NOAUTH|WRONGPASS|NOPERM)\b/.test(message)) return 'PermissionDenied';
+  // A value over proto-max-bulk-len: too large for one object here (as S3/OSS EntityTooLarge).
+  if (/\b(invalid bulk length|string exceeds maximum allowed size)\b/.test(message)) return 'InvalidArgument';
   if (message === 'Command timed out') return 'Timeout';
   const native = errno(error);
   if (native === 'ETIMEDOUT') return 'Timeout';

@@ -1,54 +1,9 @@
 // Maps AWS SDK (and Node network) errors to StorageError codes for the S3 backend, and keeps
-// credentials out of every message.
+// credentials out of every message. What a code means is decided by the shared HTTP classifier.
 
 import { StorageError, type StorageErrorCode } from '../../errors.js';
 import { redactSecrets } from '../../redact.js';
-
-/** S3 error codes (the `Code` of an error body, or the SDK's `name`) → our codes. */
-const CODES: Record<string, StorageErrorCode> = {
-  NoSuchKey: 'NotFound',
-  NotFound: 'NotFound',
-  AccessDenied: 'PermissionDenied',
-  AllAccessDisabled: 'PermissionDenied',
-  InvalidAccessKeyId: 'PermissionDenied',
-  SignatureDoesNotMatch: 'PermissionDenied',
-  ExpiredToken: 'PermissionDenied',
-  InvalidToken: 'PermissionDenied',
-  TokenRefreshRequired: 'PermissionDenied',
-  AccountProblem: 'PermissionDenied',
-  CredentialsProviderError: 'PermissionDenied',
-  SlowDown: 'RateLimited',
-  Throttling: 'RateLimited',
-  ThrottlingException: 'RateLimited',
-  TooManyRequestsException: 'RateLimited',
-  RequestLimitExceeded: 'RateLimited',
-  ServiceUnavailable: 'RateLimited',
-  TimeoutError: 'Timeout',
-  RequestTimeout: 'Timeout',
-  RequestTimeoutException: 'Timeout',
-  ETIMEDOUT: 'Timeout',
-  ESOCKETTIMEDOUT: 'Timeout',
-  InternalError: 'Unavailable',
-  ECONNREFUSED: 'Unavailable',
-  ECONNRESET: 'Unavailable',
-  ECONNABORTED: 'Unavailable',
-  EPIPE: 'Unavailable',
-  ENOTFOUND: 'Unavailable',
-  EAI_AGAIN: 'Unavailable',
-  EHOSTUNREACH: 'Unavailable',
-  ENETUNREACH: 'Unavailable',
-  EHOSTDOWN: 'Unavailable',
-  ENETDOWN: 'Unavailable',
-  ERR_SOCKET_CLOSED: 'Unavailable',
-  ERR_STREAM_PREMATURE_CLOSE: 'Unavailable',
-  BadDigest: 'Corrupt',
-  InvalidDigest: 'Corrupt',
-  XAmzContentSHA256Mismatch: 'Corrupt',
-  EntityTooLarge: 'QuotaExceeded',
-  QuotaExceeded: 'QuotaExceeded',
-  InsufficientStorage: 'QuotaExceeded',
-  ENOMEM: 'QuotaExceeded',
-};
+import { classifyHttpError } from '../http-errors.js';
 
 /** What an SDK error (or a Node one, or one of the Errors entries of DeleteObjects) carries. */
 interface NativeErrorShape {
@@ -91,16 +46,6 @@ function httpStatus(error: unknown): number | undefined {
   return typeof status === 'number' ? status : undefined;
 }
 
-function codeForStatus(status: number): StorageErrorCode | undefined {
-  if (status === 404) return 'NotFound';
-  if (status === 401 || status === 403) return 'PermissionDenied';
-  if (status === 408) return 'Timeout';
-  if (status === 429 || status === 503) return 'RateLimited';
-  if (status === 507) return 'QuotaExceeded';
-  if (status >= 500) return 'Unavailable';
-  return undefined;
-}
-
 export interface S3ErrorContext {
   /** The key or prefix the operation concerned. */
   key?: string | undefined;
@@ -113,8 +58,7 @@ export function mapS3Error(error: unknown, context: S3ErrorContext): StorageErro
   if (error instanceof StorageError) return error;
   const codes = nativeCodes(error);
   const status = httpStatus(error);
-  const nativeCode = codes.find((code) => code in CODES);
-  let code: StorageErrorCode = (nativeCode === undefined ? undefined : CODES[nativeCode]) ?? (status === undefined ? undefined : codeForStatus(status)) ?? 'Internal';
+  let code: StorageErrorCode = classifyHttpError({ codes, status, sdkShaped: error });
   let retryable: boolean | undefined;
   let detail = describe(error, codes, status);
   // A missing bucket is a broken pool, not a missing object: "absent" must never be reported for it.

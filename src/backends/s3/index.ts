@@ -6,6 +6,7 @@
 import type { _Object, S3Client } from '@aws-sdk/client-s3';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { StorageError } from '../../errors.js';
+import { truncatedListing } from '../http-errors.js';
 import { assertValidKey, assertValidPrefix, partitionKeys, RESERVED_PREFIX } from '../../keys.js';
 import type {
   BackendCapabilities,
@@ -210,10 +211,7 @@ export class S3Backend implements StorageBackend {
       // A truncated page without a (new) token would end the listing early or loop forever.
       const next = page.NextContinuationToken;
       if (next === undefined || next === '' || next === token) {
-        throw new StorageError('Unavailable', 'the listing was cut short: a truncated page came without a new continuation token', {
-          backend: this.type,
-          key: prefix,
-        });
+        throw truncatedListing(this.type, prefix);
       }
       token = next;
     } while (token !== undefined);
