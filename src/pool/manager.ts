@@ -5,7 +5,7 @@
 import type { ObjectInfo, StorageBackend } from '../backends/types.js';
 import { isStorageError, StorageError } from '../errors.js';
 import { assertValidKey, assertValidPrefix, compareNames } from '../keys.js';
-import { StoragePool, type PoolConfig } from './pool.js';
+import { StoragePool, type PoolConfig, type PoolOptions } from './pool.js';
 import { aggregateFailure, assertWritable, comparePriority, planWrite, readOrder, skipCode, type WriteSkip } from './policy.js';
 import { sameStore } from './same-store.js';
 import { StaleCopies } from './stale.js';
@@ -64,8 +64,8 @@ export class StorageManager {
     for (const pool of this.pools) pool.onDelete((keys) => this.forget(keys));
   }
 
-  static fromBackends(pairs: readonly (readonly [PoolConfig, StorageBackend])[]): StorageManager {
-    return new StorageManager(pairs.map(([config, backend]) => new StoragePool(config, backend)));
+  static fromBackends(pairs: readonly (readonly [PoolConfig, StorageBackend])[], options: PoolOptions = {}): StorageManager {
+    return new StorageManager(pairs.map(([config, backend]) => new StoragePool(config, backend, options)));
   }
 
   /** The pool of that name; an InvalidArgument error listing the configured pools otherwise. */
