@@ -5,11 +5,15 @@ import { styleText } from 'node:util';
 import type { Writable } from 'node:stream';
 import prettyBytes from 'pretty-bytes';
 import type { Redactor } from '../config/redact.js';
-import { requireCommonJs } from '../commonjs.js';
 import { isStorageError } from '../errors.js';
+import { drawPlain, drawTable, type Align } from './table.js';
+
+export { drawTable } from './table.js';
 
 export interface TerminalStream extends Writable {
   isTTY?: boolean;
+  /** A terminal's width, in characters. */
+  columns?: number;
 }
 
 export interface OutputOptions {
@@ -27,26 +31,6 @@ export interface Progress {
 }
 
 type Color = 'green' | 'yellow' | 'red' | 'dim' | 'bold';
-
-/** Tables longer than this are drawn by drawTable: cli-table3 needs about 0.3 ms a row. */
-export const FAST_TABLE_ROWS = 500;
-
-/**
- * The compact box layout of Output.table, drawn in one pass. Cells are plain text (stream and pool
- * names are ASCII by validation); only the header may carry colour codes, so widths use `head`.
- */
-export function drawTable(head: string[], rows: string[][], align: ('left' | 'right')[], style: (h: string) => string = (h) => h): string {
-  const widths = head.map((h, i) => rows.reduce((w, row) => Math.max(w, (row[i] ?? '').length), h.length));
-  const line = (l: string, m: string, r: string): string => l + widths.map((w) => '─'.repeat(w + 2)).join(m) + r;
-  const pad = (text: string, i: number, shown = text): string => {
-    const fill = ' '.repeat(Math.max(0, widths[i]! - text.length));
-    return align[i] === 'right' ? fill + shown : shown + fill;
-  };
-  const out = [line('┌', '┬', '┐'), `│ ${head.map((h, i) => pad(h, i, style(h))).join(' │ ')} │`];
-  for (const row of rows) out.push(`│ ${widths.map((_, i) => pad(row[i] ?? '', i)).join(' │ ')} │`);
-  out.push(line('└', '┴', '┘'));
-  return out.join('\n');
-}
 
 /**
  * A reader that closed the pipe (`| head`, `| less` then q) had what it wanted: the write errors
@@ -84,14 +68,24 @@ export class Output {
     this.redactor = redactor;
   }
 
+  /** Colour on stdout: a terminal, no NO_COLOR (https://no-color.org), not TERM=dumb. */
   get color(): boolean {
-    return this.options.stdout.isTTY === true && this.colorAllowed;
+    return this.colorOn(this.options.stdout);
   }
 
   /** NO_COLOR (no-color.org) and TERM=dumb turn colour off everywhere, the spinner's included. */
   private get colorAllowed(): boolean {
     const { env } = this.options;
     return (env.NO_COLOR === undefined || env.NO_COLOR === '') && env.TERM !== 'dumb';
+  }
+
+  private colorOn(stream: TerminalStream): boolean {
+    return stream.isTTY === true && this.colorAllowed;
+  }
+
+  /** Colour for stderr's own prefixes, decided by stderr (a redirected stderr gets no escape codes). */
+  private paintErr(color: Color, text: string): string {
+    return this.colorOn(this.options.stderr) ? styleText(color, text, { validateStream: false }) : text;
   }
 
   get stderrIsTerminal(): boolean {
@@ -103,7 +97,7 @@ export class Output {
   }
 
   paint(color: Color, text: string): string {
-    return this.color ? styleText(color, text) : text;
+    return this.color ? styleText(color, text, { validateStream: false }) : text;
   }
 
   /** The one JSON document of a --json run. */
@@ -118,23 +112,20 @@ export class Output {
     if (!this.json) this.writeOut(`${this.redact(text)}\n`);
   }
 
+  /** Box drawing: only on a terminal that can show it (not a pipe, a file or TERM=dumb). */
+  get boxes(): boolean {
+    return this.options.stdout.isTTY === true && this.options.env.TERM !== 'dumb';
+  }
+
   /**
-   * A table on stdout. cli-table3 draws it (loaded only when a table is printed); past
-   * FAST_TABLE_ROWS rows, where cli-table3 takes seconds, the same layout is drawn directly.
+   * A table on stdout: boxes fitted to the terminal's width (cells wrapped between words) on a
+   * terminal, plain aligned columns elsewhere (one line per row, for awk and grep).
    */
-  async table(head: string[], rows: (string | number)[][], align: ('left' | 'right')[] = []): Promise<void> {
+  async table(head: string[], rows: (string | number)[][], align: Align[] = []): Promise<void> {
     if (this.json) return;
     const cells = rows.map((row) => row.map(String));
-    if (cells.length > FAST_TABLE_ROWS) return this.print(drawTable(head, cells, align, (h) => this.paint('bold', h)));
-    const Table = requireCommonJs<typeof import('cli-table3')>('cli-table3');
-    const table = new Table({
-      head: head.map((h) => this.paint('bold', h)),
-      style: { head: [], border: [], compact: true },
-      colAligns: head.map((_, i) => align[i] ?? 'left'),
-      chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
-    });
-    for (const row of cells) table.push(row);
-    this.print(table.toString());
+    if (!this.boxes) return this.print(drawPlain(head, cells, align));
+    this.print(drawTable(head, cells, align, (h) => this.paint('bold', h), this.options.stdout.columns));
   }
 
   /** Raw bytes to stdout (get without -o). */
@@ -153,7 +144,7 @@ export class Output {
 
   /** A warning on stderr, shown even with --json (stdout stays one document); --quiet hides it. */
   warn(text: string): void {
-    if (!this.quiet) this.writeErr(`${this.paint('yellow', 'warning:')} ${this.redact(text)}\n`);
+    if (!this.quiet) this.writeErr(`${this.paintErr('yellow', 'warning:')} ${this.redact(text)}\n`);
   }
 
   /**
@@ -172,13 +163,13 @@ export class Output {
 
   /** A warning that --quiet does not hide (what a cron job's mail must carry). */
   alert(text: string): void {
-    this.writeErr(`${this.paint('yellow', 'warning:')} ${this.redact(text)}\n`);
+    this.writeErr(`${this.paintErr('yellow', 'warning:')} ${this.redact(text)}\n`);
   }
 
   /** An error line on stderr, always shown. */
   error(error: unknown, hint?: string): void {
     const message = isStorageError(error) ? error.message : error instanceof Error ? error.message : String(error);
-    const line = `${this.paint('red', 'error:')} ${this.redact(oneLine(message))}${hint === undefined ? '' : ` (${hint})`}`;
+    const line = `${this.paintErr('red', 'error:')} ${this.redact(oneLine(message))}${hint === undefined ? '' : ` (${hint})`}`;
     this.writeErr(`${line}\n`);
   }
 
@@ -188,7 +179,7 @@ export class Output {
    */
   async progress(text: string, everyMs = 5000): Promise<Progress> {
     if (this.quiet) return { update: () => undefined, stop: () => undefined };
-    if (this.stderrIsTerminal && !(this.options.env.CI === 'true')) {
+    if (this.stderrIsTerminal && this.options.env.CI !== 'true' && this.options.env.TERM !== 'dumb') {
       const { default: ora } = await import('ora');
       // discardStdin off: ora would put the terminal in raw mode, where Ctrl-C is a byte on stdin
       // (which ora never reads: stdin stays paused) instead of SIGINT, so Ctrl-C did nothing.

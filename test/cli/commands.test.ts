@@ -233,7 +233,7 @@ describe('global options', () => {
 });
 
 describe('large tables', () => {
-  it('draws past FAST_TABLE_ROWS rows exactly as cli-table3 would', async () => {
+  it('draws the box layout exactly as cli-table3 would', async () => {
     const { drawTable } = await import('../../src/cli/output.js');
     const { default: Table } = await import('cli-table3');
     const head = ['ID', 'SIZE', 'MODIFIED', 'POOLS'];
@@ -253,7 +253,7 @@ describe('large tables', () => {
     const dir = path.join(cwd, 'flux-data/hls/big');
     await import('node:fs/promises').then((fs) => fs.mkdir(dir, { recursive: true }));
     await Promise.all(Array.from({ length: 2000 }, (_, i) => writeFile(path.join(dir, `segment_${i}.ts`), 'x')));
-    const result = await cli(['ls', 'big'], { cwd });
+    const result = await cli(['ls', 'big'], { cwd, stdoutIsTTY: true });
     const lines = result.stdout.trim().split('\n');
     expect(lines).toHaveLength(2003);
     expect(lines[2]).toMatch(/^│ +0 │ +1 B │ .* │ local │$/);

@@ -20,11 +20,13 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   stdin?: Buffer;
   stdoutIsTTY?: boolean;
+  /** The terminal's width when stdout is a terminal. */
+  columns?: number;
   signal?: AbortSignal;
 }
 
 export async function cli(args: string[], options: RunOptions): Promise<CliResult> {
-  const stdout = Object.assign(new PassThrough(), { isTTY: options.stdoutIsTTY ?? false });
+  const stdout = Object.assign(new PassThrough(), { isTTY: options.stdoutIsTTY ?? false, ...(options.columns === undefined ? {} : { columns: options.columns }) });
   const stderr = Object.assign(new PassThrough(), { isTTY: false });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
