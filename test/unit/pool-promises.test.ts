@@ -77,7 +77,7 @@ describe('the probe', () => {
       type: liar.type,
       read: async (key: string) => {
         const data = Buffer.from(await liar.read(key));
-        data[data.length - 1] ^= 0x01;
+        data[0] = (data[0] ?? 0) ^ 0x01;
         return data;
       },
     });
