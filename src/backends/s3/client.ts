@@ -10,15 +10,17 @@ const { Agent: HttpAgent } = requireCommonJs<typeof import('node:http')>('node:h
 const { Agent: HttpsAgent } = requireCommonJs<typeof import('node:https')>('node:https');
 
 /**
- * The SDK's timeouts of one attempt: each of its 1 + retries attempts fits inside the pool's
- * deadline (`poolTimeoutMs`, of one pool attempt), so the SDK gives up no later than the pool.
+ * The SDK's timeouts of one attempt, capped at the pool's deadline (`poolTimeoutMs`, of one pool
+ * attempt), so the SDK never waits longer than the pool. The SDK's retries run inside that same
+ * deadline: a retry after a fast failure (refused, reset, 5xx, throttled) fits in it, one after an
+ * attempt that hung does not. Each attempt keeps the whole deadline's patience (a 1,000-key
+ * DeleteObjects can take seconds), rather than a share that would time out a slow but live server.
  */
 export function sdkTimeouts(options: S3Options, poolTimeoutMs: number | undefined): { connectionTimeout: number; requestTimeout: number } {
-  const perAttempt = poolTimeoutMs === undefined ? Infinity : Math.max(1, Math.floor(poolTimeoutMs / (1 + options.retries)));
-  const requestTimeout = Math.min(options.requestTimeoutMs ?? perAttempt, perAttempt);
+  const cap = poolTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   return {
-    connectionTimeout: Math.min(options.connectTimeoutMs, perAttempt),
-    requestTimeout: Number.isFinite(requestTimeout) ? requestTimeout : DEFAULT_REQUEST_TIMEOUT_MS,
+    connectionTimeout: Math.min(options.connectTimeoutMs, cap),
+    requestTimeout: Math.min(options.requestTimeoutMs ?? cap, cap),
   };
 }
 

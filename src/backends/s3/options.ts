@@ -23,18 +23,14 @@ export const s3OptionsSchema = v.pipe(
     checksums: v.optional(v.picklist(['when_supported', 'when_required'], 'must be "when_supported" or "when_required"'), 'when_supported'),
     /**
      * Attempts after the first one by the SDK's own retry strategy (throttling, 5xx, network), all
-     * inside ONE attempt of the pool: each SDK attempt gets timeoutMs / (1 + retries) of the pool's
-     * deadline. 0 leaves retrying to the pool's `retries`, each SDK attempt with a whole deadline.
+     * inside ONE attempt of the pool (its timeoutMs). 0 leaves retrying to the pool's `retries`.
      */
     retries: wholeNumber(0, 10, 2),
-    /**
-     * Time to open a TCP connection (capped at the SDK attempt's share of the pool's timeoutMs). An
-     * endpoint that drops packets fails each attempt this fast.
-     */
+    /** Time to open a TCP connection, per SDK attempt (at most the pool's timeoutMs). */
     connectTimeoutMs: v.optional(positiveInteger(), 1000),
     /**
      * Time for one SDK attempt to get its answer's headers, and the longest a body may stall
-     * mid-way. Default, and at most: the SDK attempt's share of the pool's timeoutMs.
+     * mid-way. Default, and at most: the pool's timeoutMs.
      */
     requestTimeoutMs: v.optional(positiveInteger()),
     /** Sockets kept open to the endpoint (keep-alive), enough for the highest concurrency used. */
