@@ -2,7 +2,8 @@
 // The benchmark harness: `npm run bench` (builds, then runs this). BENCH_QUICK=1 for a reduced
 // smoke run (smaller sets, one run each; its report goes to bench/.data/RESULTS.quick.md).
 //
-// It makes synthetic data under bench/.data/, starts a private s3rver and redis-server on
+// It makes synthetic data under bench/.data/, starts a private s3rver, redis-server and a
+// single-node Ceph cluster with radosgw (a real S3 server; its cases are in bench/rgw.mjs) on
 // 127.0.0.1, installs the peer tools from Debian when missing (rclone, awscli v2, hyperfine, time),
 // measures flux-storage against them with hyperfine, and writes bench/RESULTS.md. Every server it
 // started is stopped at the end, also on an error or Ctrl-C. No traffic leaves 127.0.0.1.
@@ -12,11 +13,14 @@ import { readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ensureSet } from './dataset.mjs';
+import { rgwScenarios } from './rgw.mjs';
 import {
   AWS, BENCH_DIR, DATA, REPO, cmdline, countS3rverObjects, fmtS, hyperfine, log, median, run, startRedis, startS3rver, which,
 } from './lib.mjs';
 
 const QUICK = process.env.BENCH_QUICK === '1' || process.env.BENCH_QUICK === 'true';
+/** BENCH_ONLY=rgw: the Ceph RGW cases alone (their report goes to bench/.data/RESULTS.rgw.md). */
+const ONLY_RGW = process.env.BENCH_ONLY === 'rgw';
 const MiB = 1 << 20;
 const KiB = 1 << 10;
 const CONCURRENCY = 16;
@@ -97,6 +101,7 @@ async function versions(builtFrom) {
     aws: await first(AWS, ['--version']),
     hyperfine: await first('hyperfine', ['--version']),
     'redis-server': await first('redis-server', ['--version']),
+    radosgw: await first('radosgw', ['--version']),
   };
 }
 
@@ -185,6 +190,19 @@ async function main() {
   const sdkLoop = (bucket, extra) => [NODE, path.join(BENCH_DIR, 'sdk-put-loop.mjs'), '--endpoint', endpoint, '--bucket', bucket, '--concurrency', String(CONCURRENCY), ...extra];
 
   const scenarios = [];
+  const extraTargets = [];
+  const notes = [];
+  if (ONLY_RGW) {
+    const rgw = await rgwScenarios({ FLUX, tmp, quick: QUICK, env, cleanups });
+    scenarios.push(...rgw.scenarios);
+    extraTargets.push(...rgw.targets);
+    notes.push(rgw.note);
+    const report = buildReport({ scenarios, rss: [], totalS: (Date.now() - t0) / 1000, machine: machine(), versions: await versions(builtFrom), loadStart, extraTargets, notes });
+    const file = path.join(DATA, 'RESULTS.rgw.md');
+    writeFileSync(file, report.markdown);
+    process.stdout.write(`\n${report.summary}\nWritten: ${path.relative(REPO, file)} (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
+    return;
+  }
 
   /** Benchmarks each entry; after each, checks the state with `verify()` (a string on failure). */
   /**
@@ -380,7 +398,17 @@ async function main() {
     }
   }
 
-  const report = buildReport({ scenarios, rss, totalS: (Date.now() - t0) / 1000, machine: machine(), versions: await versions(builtFrom), loadStart });
+  // 7. The S3 cases again, on Ceph RGW (s3rver and redis-server stopped first, to free the cores).
+  s3.stop();
+  redis.stop();
+  {
+    const rgw = await rgwScenarios({ FLUX, tmp, quick: QUICK, env, cleanups });
+    scenarios.push(...rgw.scenarios);
+    extraTargets.push(...rgw.targets);
+    notes.push(rgw.note);
+  }
+
+  const report = buildReport({ scenarios, rss, totalS: (Date.now() - t0) / 1000, machine: machine(), versions: await versions(builtFrom), loadStart, extraTargets, notes });
   const file = QUICK ? path.join(DATA, 'RESULTS.quick.md') : path.join(BENCH_DIR, 'RESULTS.md');
   writeFileSync(file, report.markdown);
   writeFileSync(file.replace(/\.md$/, '.json'), JSON.stringify({ quick: QUICK, scenarios, rss, machine: machine() }, (k, v) => (k === 'times' ? undefined : v), 2));
@@ -393,13 +421,13 @@ async function main() {
 const mark = (ok) => (ok === undefined ? '–' : ok ? '✅' : '❌');
 const ratio = (a, b) => (a && b ? `${(a / b).toFixed(2)}×` : '–');
 
-function buildReport({ scenarios, rss, totalS, machine, versions, loadStart }) {
+function buildReport({ scenarios, rss, totalS, machine, versions, loadStart, extraTargets = [], notes = [] }) {
   const md = [];
   const summary = [];
   const targets = [];
   md.push('# flux-storage benchmarks', '');
   md.push(`Produced by \`${QUICK ? 'BENCH_QUICK=1 ' : ''}npm run bench\` (bench/run.mjs) on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, in ${(totalS / 60).toFixed(1)} min.`);
-  md.push('Every server is local (s3rver and redis-server on 127.0.0.1, both on the same 2 cores as the clients), so these numbers compare tools against one slow S3 server, not against real S3.', '');
+  md.push('Every server is local (s3rver, redis-server and Ceph RGW on 127.0.0.1, all on the same 2 cores as the clients), so these numbers compare tools against local servers, not against a cloud. The S3 cases run twice: on s3rver (a fake), and on Ceph RGW (a real S3 server; its tables are titled "on Ceph RGW").', '', ...notes.flatMap((n) => [n, '']));
   md.push('## Machine and versions', '');
   md.push('| | |', '| --- | --- |');
   for (const [k, v] of Object.entries(machine)) md.push(`| ${k} | ${v} |`);
@@ -462,18 +490,21 @@ function buildReport({ scenarios, rss, totalS, machine, versions, loadStart }) {
     }
   }
 
-  md.push('## Peak RSS of migrate local→S3 (1 MiB segments)', '');
-  md.push('| tool | data | peak RSS | wall time | |', '| --- | ---: | ---: | ---: | --- |');
-  for (const r of rss) md.push(`| ${r.tool} | ${r.mib} MiB | ${r.rssMiB.toFixed(0)} MiB | ${r.wall} | ${r.ok ? '' : 'failed'} |`);
-  md.push('', 'Measured with `/usr/bin/time -v` ("Maximum resident set size"), one run each, destination emptied first.', '');
-  const fr = (label) => rss.filter((r) => r.tool.startsWith('flux') && r.label === label && r.ok).map((r) => r.rssMiB);
-  const s = fr('small');
-  const l = fr('large');
-  if (s.length && l.length) {
-    const q = Math.max(...l) / Math.max(...s);
-    targets.push({ what: `migrate peak RSS on ${rss.find((r) => r.label === 'large').mib} MiB ≤ 1.5× the ${rss.find((r) => r.label === 'small').mib} MiB run`, got: `${q.toFixed(2)}× (${Math.max(...l).toFixed(0)} vs ${Math.max(...s).toFixed(0)} MiB)`, ok: q <= 1.5 });
-  } else targets.push({ what: 'migrate peak RSS bounded', got: 'failed', ok: false });
-  summary.push(`peak RSS migrate: ${rss.filter((r) => r.tool.startsWith('flux')).map((r) => `${r.mib} MiB → ${r.rssMiB.toFixed(0)} MiB`).join(', ')}`);
+  targets.push(...extraTargets);
+  if (rss.length > 0) {
+    md.push('## Peak RSS of migrate local→S3 (1 MiB segments)', '');
+    md.push('| tool | data | peak RSS | wall time | |', '| --- | ---: | ---: | ---: | --- |');
+    for (const r of rss) md.push(`| ${r.tool} | ${r.mib} MiB | ${r.rssMiB.toFixed(0)} MiB | ${r.wall} | ${r.ok ? '' : 'failed'} |`);
+    md.push('', 'Measured with `/usr/bin/time -v` ("Maximum resident set size"), one run each, destination emptied first.', '');
+    const fr = (label) => rss.filter((r) => r.tool.startsWith('flux') && r.label === label && r.ok).map((r) => r.rssMiB);
+    const s = fr('small');
+    const l = fr('large');
+    if (s.length && l.length) {
+      const q = Math.max(...l) / Math.max(...s);
+      targets.push({ what: `migrate peak RSS on ${rss.find((r) => r.label === 'large').mib} MiB ≤ 1.5× the ${rss.find((r) => r.label === 'small').mib} MiB run`, got: `${q.toFixed(2)}× (${Math.max(...l).toFixed(0)} vs ${Math.max(...s).toFixed(0)} MiB)`, ok: q <= 1.5 });
+    } else targets.push({ what: 'migrate peak RSS bounded', got: 'failed', ok: false });
+    summary.push(`peak RSS migrate: ${rss.filter((r) => r.tool.startsWith('flux')).map((r) => `${r.mib} MiB → ${r.rssMiB.toFixed(0)} MiB`).join(', ')}`);
+  }
 
   const targetMd = ['## Targets', '', '| target | measured | |', '| --- | --- | --- |', ...targets.map((t) => `| ${t.what} | ${t.got} | ${mark(t.ok)} |`), ''];
   md.splice(md.indexOf('## Machine and versions'), 0, ...targetMd);

@@ -27,6 +27,11 @@ export const CEPH_INSTALL_HINT = 'radosgw is not installed: apt-get install -y -
 
 const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 10_000;
+/**
+ * The memstore OSD's capacity. Not a multiple of 4 GiB: the OSD's full check sees it truncated to
+ * 32 bits (8 GiB reads as 0 bytes, every write then finds the OSD "full" and hangs).
+ */
+const MEMSTORE_BYTES = Number(process.env.FLUX_CEPH_MEMSTORE_BYTES ?? 3 * 2 ** 30);
 /** Ports the OSD may bind (it binds several: public, cluster and two heartbeat addresses). */
 const BIND_PORTS = 20;
 
@@ -143,7 +148,7 @@ mon_allow_pool_size_one = true
 osd_crush_chooseleaf_type = 0
 mon_max_pg_per_osd = 1000
 osd_objectstore = memstore
-memstore_device_bytes = ${8 * 2 ** 30}
+memstore_device_bytes = ${MEMSTORE_BYTES}
 paxos_propose_interval = 0.1
 mon_data_avail_crit = 1
 log_file = ${dir}/$name.log
