@@ -6,6 +6,7 @@ import { exampleConfigPath } from '../config/example.js';
 import { isStorageError } from '../errors.js';
 import { aliasOption, Command, CommanderError } from './commander.js';
 import { registerCleanup } from './commands/cleanup.js';
+import { registerConfig } from './commands/config.js';
 import { registerGet } from './commands/get.js';
 import { registerLs } from './commands/ls.js';
 import { registerMigrate } from './commands/migrate.js';
@@ -90,7 +91,7 @@ With no config file, one local pool "local" is used at ./flux-data (or $FLUX_STO
       };
     },
   };
-  for (const register of [registerPut, registerGet, registerLs, registerRm, registerPools, registerCleanup, registerMigrate, registerPurge]) {
+  for (const register of [registerPut, registerGet, registerLs, registerRm, registerPools, registerCleanup, registerMigrate, registerPurge, registerConfig]) {
     register(program);
   }
   // The names other tools give the same options (rclone's --transfers, the -n of rsync and make).

@@ -4,6 +4,7 @@
 import { redactSecrets, urlCredentials } from '../redact.js';
 
 const SECRET_FIELD = /secret|password|passwd|token|accesskeyid|credential/i;
+const MASK = '***';
 
 export class Redactor {
   private readonly secrets: string[];
@@ -26,6 +27,20 @@ export class Redactor {
     };
     walk(config, '');
     return new Redactor(found);
+  }
+
+  /**
+   * A copy of a config for display: every value under a secret-looking field replaced by `***`,
+   * and URL credentials masked (`redis://***@host`).
+   */
+  static mask<T>(config: T): T {
+    const walk = (value: unknown, field: string): unknown => {
+      if (typeof value === 'string') return SECRET_FIELD.test(field) ? MASK : redactSecrets(value, []);
+      if (Array.isArray(value)) return value.map((item) => walk(item, field));
+      if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, walk(item, key)]));
+      return value;
+    };
+    return walk(config, '') as T;
   }
 
   redact(text: string): string {
