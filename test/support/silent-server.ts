@@ -8,8 +8,12 @@ export interface SilentServer {
   readonly port: number;
   /** Connections accepted so far. */
   readonly connections: number;
+  /** Connections still open. */
+  readonly open: number;
   /** Resolves once at least `count` connections were accepted. */
   connected(count?: number): Promise<void>;
+  /** Resolves once every accepted connection was closed by its client. */
+  allClosed(): Promise<void>;
   /** Destroys every connection and stops listening. */
   close(): Promise<void>;
 }
@@ -18,11 +22,15 @@ export async function startSilentServer(): Promise<SilentServer> {
   const sockets = new Set<Socket>();
   let connections = 0;
   const waiters: { count: number; resolve: () => void }[] = [];
+  const closedWaiters: (() => void)[] = [];
   const server = createServer((socket) => {
     connections++;
     sockets.add(socket);
     socket.on('error', () => undefined);
-    socket.on('close', () => sockets.delete(socket));
+    socket.on('close', () => {
+      sockets.delete(socket);
+      if (sockets.size === 0) for (const resolve of closedWaiters.splice(0)) resolve();
+    });
     for (const waiter of waiters.filter((w) => connections >= w.count)) {
       waiters.splice(waiters.indexOf(waiter), 1);
       waiter.resolve();
@@ -35,6 +43,13 @@ export async function startSilentServer(): Promise<SilentServer> {
     port: address.port,
     get connections() {
       return connections;
+    },
+    get open() {
+      return sockets.size;
+    },
+    allClosed() {
+      if (sockets.size === 0) return Promise.resolve();
+      return new Promise((resolve) => closedWaiters.push(resolve));
     },
     connected(count = 1) {
       if (connections >= count) return Promise.resolve();
