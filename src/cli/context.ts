@@ -24,6 +24,8 @@ export interface GlobalOptions {
   config?: string;
   json: boolean;
   quiet: boolean;
+  /** Log each object operation (pool, key, outcome, duration) to stderr. */
+  verbose?: boolean;
 }
 
 export class CommandContext {
@@ -76,6 +78,7 @@ export class CommandContext {
     // aborts calls in flight instead of waiting for them.
     const storage = await openStorage(config, { baseDir, signal: this.io.signal, ...(only === undefined ? {} : { only }) });
     this.opened.push(storage);
+    if (this.globals.verbose === true) for (const pool of storage.manager.pools) pool.onOperation((operation) => this.out.operation(operation));
     return storage;
   }
 

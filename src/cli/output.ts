@@ -5,6 +5,7 @@ import { styleText } from 'node:util';
 import type { Writable } from 'node:stream';
 import prettyBytes from 'pretty-bytes';
 import type { Redactor } from '../config/redact.js';
+import type { PoolOperation } from '../pool/pool.js';
 import { isStorageError } from '../errors.js';
 import { drawPlain, drawTable, type Align } from './table.js';
 
@@ -159,6 +160,12 @@ export class Output {
       const more = group.items.length > examples ? ` and ${formatCount(group.items.length - examples)} more` : '';
       this.error(`${head(group.items.length, group.pool)}: ${group.cause}, ${group.items.length === 1 ? '' : 'e.g. '}${shown}${more}`);
     }
+  }
+
+  /** An object operation under --verbose: one line on stderr, with the time, for a cron run's post-mortem. */
+  operation(op: PoolOperation): void {
+    const outcome = op.error === undefined ? 'ok' : `${op.error.code} (${oneLine(op.error.detail)})`;
+    this.writeErr(`${this.redact(`${new Date().toISOString()} ${op.pool} ${op.op} ${op.key ?? '-'} ${outcome} ${op.durationMs.toFixed(1)} ms`)}\n`);
   }
 
   /** A warning that --quiet does not hide (what a cron job's mail must carry). */

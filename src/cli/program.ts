@@ -6,6 +6,7 @@ import { exampleConfigPath } from '../config/example.js';
 import { isStorageError } from '../errors.js';
 import { aliasOption, Command, CommanderError } from './commander.js';
 import { registerCleanup } from './commands/cleanup.js';
+import { registerCompletion } from './commands/completion.js';
 import { registerConfig } from './commands/config.js';
 import { registerGet } from './commands/get.js';
 import { registerLs } from './commands/ls.js';
@@ -55,6 +56,7 @@ export function buildProgram(io: CliIO): Program {
     .option('-c, --config <file>', 'config file (default: storage.config.json or FLUX_STORAGE_CONFIG)')
     .option('--json', 'print exactly one JSON document on stdout', false)
     .option('-q, --quiet', 'print nothing but errors (and results that were asked for)', false)
+    .option('-v, --verbose', 'log each object operation (pool, key, outcome, duration) to stderr', false)
     .exitOverride()
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({
@@ -91,7 +93,7 @@ With no config file, one local pool "local" is used at ./flux-data (or $FLUX_STO
       };
     },
   };
-  for (const register of [registerPut, registerGet, registerLs, registerRm, registerPools, registerCleanup, registerMigrate, registerPurge, registerConfig]) {
+  for (const register of [registerPut, registerGet, registerLs, registerRm, registerPools, registerCleanup, registerMigrate, registerPurge, registerConfig, registerCompletion]) {
     register(program);
   }
   // The names other tools give the same options (rclone's --transfers, the -n of rsync and make).

@@ -45,6 +45,17 @@ export interface PoolOptions {
   health?: Partial<HealthOptions>;
 }
 
+/** One object operation through a pool, as observers see it (a deleteMany is one "delete" per key). */
+export interface PoolOperation {
+  pool: string;
+  op: 'write' | 'read' | 'delete' | 'exists' | 'stat' | 'list';
+  /** The key (the prefix, for a listing). */
+  key: string | undefined;
+  durationMs: number;
+  /** Absent when the operation succeeded. */
+  error?: StorageError;
+}
+
 /** A usage figure is refreshed (in the background) once it is older than this. */
 const USAGE_REFRESH_MS = 5_000;
 /** The first write of a process waits this long at most for a first usage figure, then goes on without. */
@@ -68,6 +79,7 @@ export class StoragePool {
   private readonly tracker = new MetricsTracker();
   private probed: ProbeResult | undefined;
   private readonly deleteListeners: ((keys: readonly string[]) => void)[] = [];
+  private readonly operationListeners: ((operation: PoolOperation) => void)[] = [];
   /** The last usage figure and when it was measured. */
   private measured: { usage: BackendUsage; at: number } | undefined;
   /** The refresh under way (one at a time). */
@@ -117,6 +129,11 @@ export class StoragePool {
     return this.tracker.metrics();
   }
 
+  /** Called after each object operation through this pool (the CLI's --verbose logs them). */
+  onOperation(listener: (operation: PoolOperation) => void): void {
+    this.operationListeners.push(listener);
+  }
+
   /** Called with the keys of every successful delete and deleteMany through this pool. */
   onDelete(listener: (keys: readonly string[]) => void): void {
     this.deleteListeners.push(listener);
@@ -125,32 +142,38 @@ export class StoragePool {
   /** Refused (InvalidArgument, before any I/O) when the pool is read-only. */
   async write(key: string, data: Uint8Array, options?: WriteOptions): Promise<WriteReceipt> {
     assertWritable({ name: this.name, readOnly: this.config.readOnly });
-    const receipt = await this.track(key, () => this.backend.write(key, data, options), () => ({ written: data.byteLength }));
+    const receipt = await this.track('write', key, () => this.backend.write(key, data, options), () => ({ written: data.byteLength }));
     this.writtenSince += data.byteLength;
     return receipt;
   }
 
   read(key: string, options?: ReadOptions): Promise<Buffer> {
-    return this.track(key, () => this.backend.read(key, options), (data) => ({ read: data.length }));
+    return this.track('read', key, () => this.backend.read(key, options), (data) => ({ read: data.length }));
   }
 
   async delete(key: string, options?: CallOptions): Promise<void> {
-    await this.track(key, () => this.backend.delete(key, options));
+    await this.track('delete', key, () => this.backend.delete(key, options));
     this.deleted([key]);
   }
 
   async deleteMany(keys: readonly string[], options?: CallOptions): Promise<DeleteManyResult> {
-    const result = await this.track(undefined, () => this.backend.deleteMany(keys, options));
+    const started = performance.now();
+    const result = await this.track(undefined, undefined, () => this.backend.deleteMany(keys, options)).catch((error: unknown) => {
+      for (const key of keys) this.observe('delete', key, performance.now() - started, this.named(error, key));
+      throw error;
+    });
+    for (const key of result.deleted) this.observe('delete', key, performance.now() - started);
+    for (const { key, error } of result.failed) this.observe('delete', key, performance.now() - started, this.named(error, key));
     this.deleted(result.deleted);
     return { deleted: result.deleted, failed: result.failed.map(({ key, error }) => ({ key, error: this.named(error, key) })) };
   }
 
   exists(key: string, options?: CallOptions): Promise<boolean> {
-    return this.track(key, () => this.backend.exists(key, options));
+    return this.track('exists', key, () => this.backend.exists(key, options));
   }
 
   stat(key: string, options?: CallOptions): Promise<ObjectInfo> {
-    return this.track(key, () => this.backend.stat(key, options));
+    return this.track('stat', key, () => this.backend.stat(key, options));
   }
 
   /** Every object under `prefix`, streamed; a failure part way throws with the pool named. */
@@ -159,8 +182,10 @@ export class StoragePool {
     try {
       yield* this.backend.list(prefix, options);
       this.recordOutcome(true, performance.now() - started);
+      this.observe('list', prefix, performance.now() - started);
     } catch (error) {
       this.recordOutcome(!countsAgainstPool(error), performance.now() - started);
+      this.observe('list', prefix, performance.now() - started, this.named(error, prefix));
       throw this.named(error, prefix);
     }
   }
@@ -305,14 +330,20 @@ export class StoragePool {
     this.breaker.record(ok);
   }
 
-  private async track<T>(key: string | undefined, run: () => Promise<T>, bytes?: (result: T) => { written?: number; read?: number }): Promise<T> {
+  private observe(op: PoolOperation['op'], key: string | undefined, durationMs: number, error?: StorageError): void {
+    for (const listener of this.operationListeners) listener({ pool: this.name, op, key, durationMs, ...(error === undefined ? {} : { error }) });
+  }
+
+  private async track<T>(op: PoolOperation['op'] | undefined, key: string | undefined, run: () => Promise<T>, bytes?: (result: T) => { written?: number; read?: number }): Promise<T> {
     const started = performance.now();
     try {
       const result = await run();
       this.recordOutcome(true, performance.now() - started, bytes?.(result));
+      if (op !== undefined) this.observe(op, key, performance.now() - started);
       return result;
     } catch (error) {
       this.recordOutcome(!countsAgainstPool(error), performance.now() - started);
+      if (op !== undefined) this.observe(op, key, performance.now() - started, this.named(error, key));
       throw this.named(error, key);
     }
   }
