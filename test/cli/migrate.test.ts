@@ -492,6 +492,19 @@ describe('migrate: what the operator sees', () => {
     await pools.close();
   });
 
+  it('the built binary with --quiet prints nothing at all on success, 16 copies in flight included', async () => {
+    const { cwd } = await localPair();
+    await seedLocal(path.join(cwd, 'a'), 2, 100, 1024);
+    const child = spawn(process.execPath, [bin, 'migrate', '--from', 'a', '--to', 'b', '--concurrency', '16', '--quiet'], { cwd, env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(0);
+    expect(output).toBe('');
+    expect((await localKeys(path.join(cwd, 'b'))).length).toBe(200);
+  }, 30_000);
+
   it('--to a read-only pool is refused with exit 2, nothing written or deleted', async () => {
     const cwd = await workdir({ pools: [{ name: 'a', priority: 1, backend: { type: 'local', root: './a' } }, { name: 'b', priority: 2, readOnly: true, backend: { type: 'local', root: './b' } }] });
     await mkdir(path.join(cwd, 'a'));
