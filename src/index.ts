@@ -8,7 +8,7 @@ export { LocalBackend } from './backends/local/index.js';
 export { StoragePool, POOL_DEFAULTS, type PoolConfig, type PoolUsage } from './pool/pool.js';
 export { StorageManager, type WriteOutcome, type ListedObject, type UnionListing, type PoolFailure } from './pool/manager.js';
 export type { PoolHealth, PoolMetrics, ProbeResult } from './pool/health.js';
-export { SegmentStorage, type SegmentInfo, type StreamSummary, type Listing } from './segments/segment-storage.js';
+export { SegmentStorage, SAVE_MANY_CONCURRENCY, type SegmentInfo, type StreamSummary, type Listing, type SaveItem, type SaveManyOptions, type SaveResult } from './segments/segment-storage.js';
 export { SegmentLayout, DEFAULT_LAYOUT, type LayoutOptions } from './segments/layout.js';
 export { loadConfig, parseConfig, defaultConfig, type LoadedConfig } from './config/load.js';
 export { openStorage, type OpenOptions } from './config/open.js';

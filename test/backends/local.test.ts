@@ -115,6 +115,8 @@ describe('local backend', () => {
     const { backend, dir } = await makeLocal();
     await backend.write('hls/s/segment_1.ts', Buffer.from('x'));
     await rm(dir, { recursive: true });
+    await expect(backend.read('hls/s/segment_1.ts')).rejects.toMatchObject({ code: 'Unavailable', message: expect.stringContaining(`the root ${dir} does not exist`) });
+    await expect(backend.exists('hls/s/segment_1.ts')).rejects.toMatchObject({ code: 'Unavailable' });
     await expect(backend.write('hls/s/segment_2.ts', Buffer.from('y'))).rejects.toMatchObject({ code: 'Unavailable', message: expect.stringContaining(`the root ${dir} does not exist`) });
     await expect(backend.write('hls/t/segment_2.ts', Buffer.from('y'))).rejects.toMatchObject({ code: 'Unavailable' });
     await expect(backend.read('hls/s/segment_1.ts')).rejects.toMatchObject({ code: 'Unavailable' });

@@ -157,3 +157,26 @@ describe('put to a pool whose root does not exist', () => {
     expect(await readdir(path.join(cwd, 'mnt'))).toEqual([]);
   });
 });
+
+describe('a stream folder that is a symlink, through every command', () => {
+  it('is not listed, read, deleted, cleaned or written through; what it points to stays', async () => {
+    const cwd = await setup();
+    const outside = await workdir();
+    await mkdir(path.join(outside, 'cam9'));
+    await writeFile(path.join(outside, 'cam9/segment_1.ts'), 'outside bytes');
+    await writeFile(path.join(cwd, 'segment_1.ts'), 'inside bytes');
+    expect((await cli(['put', 'cam1', 'segment_1.ts'], { cwd })).code).toBe(0);
+    await symlink(path.join(outside, 'cam9'), path.join(cwd, 'data/hls/cam9'));
+    await symlink(path.join(cwd, 'data/hls/cam1'), path.join(cwd, 'data/hls/cam2'));
+    const ls = await cli(['ls', '--json'], { cwd });
+    expect(ls.json<{ streams: { stream: string }[] }>().streams.map((s) => s.stream)).toEqual(['cam1']);
+    for (const stream of ['cam9', 'cam2']) {
+      expect((await cli(['get', stream, '1', '-o', 'x.ts'], { cwd })).code).toBe(3);
+      expect((await cli(['rm', stream, '1'], { cwd })).code).toBe(3);
+      expect((await cli(['put', stream, 'segment_1.ts'], { cwd })).code).toBe(1);
+    }
+    expect((await cli(['cleanup', '--all', '--keep', '0', '--min-age', '0s'], { cwd })).code).toBeLessThan(2);
+    expect(await readFile(path.join(outside, 'cam9/segment_1.ts'), 'utf8')).toBe('outside bytes');
+    expect(await readdir(path.join(outside, 'cam9'))).toEqual(['segment_1.ts']);
+  });
+});

@@ -316,8 +316,13 @@ export class LocalBackend implements StorageBackend {
     const root = await this.rootOrNull(key);
     if (root === null) return null;
     const folder = parentOf(key);
-    if (folder !== '' && (await this.folderState(root, folder)) !== 'inside') return null;
-    return path.join(root, key);
+    const state = folder === '' ? 'inside' : await this.folderState(root, folder);
+    if (state === 'missing') {
+      // Absent, unless the root itself went away since it was found (an unmounted disk).
+      const problem = await this.rootProblem(key, undefined);
+      if (problem !== undefined) throw problem;
+    }
+    return state === 'inside' ? path.join(root, key) : null;
   }
 
   /** The object's file, opened for reading: NotFound unless it is a regular file reached without a symlink. */
