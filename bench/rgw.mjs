@@ -111,7 +111,9 @@ export async function rgwScenarios({ FLUX, tmp, quick, env: baseEnv, cleanups })
   };
 
   // 1. migrate local→RGW at 200 and 2,000 × 1 MiB.
-  for (const n of quick ? [50, 200] : [200, 2000]) {
+  // BENCH_RGW_MIGRATE=200: the sizes to migrate (default 200 and 2,000; a quick run 50 and 200).
+  const sizes = process.env.BENCH_RGW_MIGRATE?.split(',').map(Number) ?? (quick ? [50, 200] : [200, 2000]);
+  for (const n of sizes) {
     const set = await ensureSet(`rgw-mig-${n}`, { streams: 1, perStream: n, size: MiB, streamName: () => 'big' });
     const cfg = writeConfig(`migrate-${n}`, [localPool(set.root), s3pool(buckets.mig)]);
     const verify = async () => {
@@ -125,7 +127,7 @@ export async function rgwScenarios({ FLUX, tmp, quick, env: baseEnv, cleanups })
       { name: `SDK PutObject loop (concurrency ${CONCURRENCY})`, role: 'limit', words: [NODE, path.join(BENCH_DIR, 'sdk-put-loop.mjs'), '--endpoint', endpoint, '--bucket', buckets.mig, '--concurrency', String(CONCURRENCY), '--dir', hls, '--prefix', 'hls/'], verify },
       { name: 'rclone copy --transfers 16', words: ['rclone', 'copy', '--transfers', '16', hls, `rgw:${buckets.mig}/hls`], verify },
       { name: 'aws s3 cp --recursive', words: [AWS, 's3', 'cp', '--recursive', '--only-show-errors', '--endpoint-url', endpoint, hls, `s3://${buckets.mig}/hls/`], verify },
-    ], { prepare, runs: quick ? 1 : n >= 2000 ? 2 : 4 });
+    ], { prepare, runs: quick ? 1 : n >= 2000 ? 1 : 3 });
     await run(prepare[0], prepare.slice(1), { env });
     scenarios.push({ id: `rgw-migrate-${n}`, title: `on Ceph RGW: migrate local→S3, ${n} × 1 MiB, destination emptied before each run`, bytes: set.bytes, rows });
     const flux = rows.find((r) => r.role === 'flux' && !r.error);
@@ -153,7 +155,7 @@ export async function rgwScenarios({ FLUX, tmp, quick, env: baseEnv, cleanups })
       { name: 'flux-storage ls ls10k --pool s3 --json', role: 'flux', words: fluxJson, verify: listed(fluxJson, (s) => JSON.parse(s).segments?.length) },
       { name: 'rclone lsf -R --fast-list', words: rcl, verify: listed(rcl, lines) },
       { name: 'aws s3 ls --recursive', words: awsls, verify: listed(awsls, lines) },
-    ], { runs: quick ? 1 : 5 });
+    ], { runs: quick ? 1 : 3 });
     scenarios.push({ id: 'rgw-ls', title: `on Ceph RGW: ls of one stream of ${n.toLocaleString('en')} segments`, objects: n, rows });
     ratioTarget('RGW: ls of a 10,000-segment stream ≥ 1.2× rclone lsf -R --fast-list', find(rows, 'flux-storage ls ls10k --pool s3 --json'), find(rows, 'rclone lsf -R --fast-list'), 1.2);
   }
@@ -174,7 +176,7 @@ export async function rgwScenarios({ FLUX, tmp, quick, env: baseEnv, cleanups })
       { name: 'bare list + batched DeleteObjects (SDK)', role: 'limit', words: tool(buckets.cln, 'delete-batched', '--prefix', 'hls/'), verify: empty },
       { name: 'rclone delete --fast-list --checkers 16', words: ['rclone', 'delete', '--fast-list', '--checkers', '16', `rgw:${buckets.cln}/hls`], verify: empty },
       { name: 'aws s3 rm --recursive', words: [AWS, 's3', 'rm', '--recursive', '--only-show-errors', '--endpoint-url', endpoint, `s3://${buckets.cln}/hls/`], verify: empty },
-    ], { prepare, runs: quick ? 1 : 3 });
+    ], { prepare, runs: quick ? 1 : 2 });
     scenarios.push({ id: 'rgw-cleanup', title: `on Ceph RGW: cleanup, delete ${n.toLocaleString('en')} segments (10 streams × ${per})`, objects: n, rows });
     const flux = find(rows, 'flux-storage cleanup --all --keep 0 --pool s3');
     const ref = rows.find((r) => r.role === 'limit' && !r.error);
@@ -195,7 +197,7 @@ export async function rgwScenarios({ FLUX, tmp, quick, env: baseEnv, cleanups })
     };
     const rows = await measure([
       { name: `flux-storage cleanup --all --keep ${keep}`, role: 'flux', words: [...FLUX, '--config', cfg, 'cleanup', '--all', '--keep', String(keep), '--quiet'], verify },
-    ], { prepare, runs: quick ? 0 : 2 });
+    ], { prepare, runs: quick ? 0 : 1 });
     scenarios.push({ id: 'rgw-scale', title: `on Ceph RGW: scale, cleanup --all --keep ${keep} over ${streams.toLocaleString('en')} streams × ${per} segments + a playlist each`, objects: streams * (per - keep), rows });
     const flux = rows[0];
     if (flux && !flux.error) {
