@@ -157,7 +157,7 @@ export async function rgwScenarios({ FLUX, tmp, quick, env: baseEnv, cleanups })
       { name: 'aws s3 ls --recursive', words: awsls, verify: listed(awsls, lines) },
     ], { runs: quick ? 1 : 3 });
     scenarios.push({ id: 'rgw-ls', title: `on Ceph RGW: ls of one stream of ${n.toLocaleString('en')} segments`, objects: n, rows });
-    ratioTarget('RGW: ls of a 10,000-segment stream ≥ 1.2× rclone lsf -R --fast-list', find(rows, 'flux-storage ls ls10k --pool s3 --json'), find(rows, 'rclone lsf -R --fast-list'), 1.2);
+    ratioTarget(`RGW: ls of a ${n.toLocaleString('en')}-segment stream ≥ 1.2× rclone lsf -R --fast-list`, find(rows, 'flux-storage ls ls10k --pool s3 --json'), find(rows, 'rclone lsf -R --fast-list'), 1.2);
   }
 
   // 3. cleanup of 10,000 segments (10 streams × 1,000 of 1 KiB), refilled before each run.
@@ -180,7 +180,7 @@ export async function rgwScenarios({ FLUX, tmp, quick, env: baseEnv, cleanups })
     scenarios.push({ id: 'rgw-cleanup', title: `on Ceph RGW: cleanup, delete ${n.toLocaleString('en')} segments (10 streams × ${per})`, objects: n, rows });
     const flux = find(rows, 'flux-storage cleanup --all --keep 0 --pool s3');
     const ref = rows.find((r) => r.role === 'limit' && !r.error);
-    targets.push({ what: 'RGW: cleanup of 10,000 segments within 1.2× of bare batched DeleteObjects', got: flux && ref ? `${(flux.median / ref.median).toFixed(2)}× the time (${fmtS(flux.median)} vs ${fmtS(ref.median)})` : 'failed', ok: Boolean(flux && ref && flux.median <= 1.2 * ref.median) });
+    targets.push({ what: `RGW: cleanup of ${n.toLocaleString('en')} segments within 1.2× of bare batched DeleteObjects`, got: flux && ref ? `${(flux.median / ref.median).toFixed(2)}× the time (${fmtS(flux.median)} vs ${fmtS(ref.median)})` : 'failed', ok: Boolean(flux && ref && flux.median <= 1.2 * ref.median) });
   }
 
   // 4. Scale: 1,000 streams × 30 segments and a playlist each; cleanup --all --keep 20.
