@@ -294,7 +294,14 @@ export async function startCephCluster({ buckets = [], parentDir = tmpdir() } = 
       }
     }
   };
-  for (const name of buckets) await createBucket(name);
+  try {
+    for (const name of buckets) await createBucket(name);
+  } catch (error) {
+    client?.destroy();
+    await stopAll();
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
 
   let logOffset = 0;
   let marks = 0;
