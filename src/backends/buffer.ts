@@ -9,3 +9,8 @@ export function asBuffer(data: Uint8Array): Buffer {
 export function contentMd5(md5: string | undefined): string | undefined {
   return md5 === undefined ? undefined : Buffer.from(md5, 'hex').toString('base64');
 }
+
+/** Bytes `start` to `end` (inclusive) of `data`, as readStream() takes them; a view, never a copy. */
+export function rangeOf(data: Buffer, start: number | undefined, end: number | undefined): Buffer {
+  return data.subarray(start ?? 0, end === undefined ? undefined : end + 1);
+}

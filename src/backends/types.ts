@@ -33,6 +33,11 @@ export interface BackendCapabilities {
    * memory.
    */
   readonly orderedList: boolean;
+  /**
+   * readStream() passes the store's bytes on as they arrive (and asks the store for the range
+   * alone); without it, readStream() reads the whole object and yields the range from it.
+   */
+  readonly streamRead: boolean;
 }
 
 /** What stat() and list() report of one object. */
@@ -91,6 +96,14 @@ export interface ReadOptions extends CallOptions {
   readonly into?: Buffer | undefined;
 }
 
+/** What the caller of a streamed read may ask for. */
+export interface ReadStreamOptions extends CallOptions {
+  /** First byte of the range (default 0). */
+  readonly start?: number | undefined;
+  /** Last byte of the range, inclusive (default: the object's last). */
+  readonly end?: number | undefined;
+}
+
 /** Used and total bytes; null where the backend cannot tell. */
 export interface BackendUsage {
   readonly usedBytes: number | null;
@@ -138,6 +151,15 @@ export interface StorageBackend {
    * covers the whole walk: once it fires, the pending page rejects as any aborted call does.
    */
   list(prefix: string, options?: CallOptions): AsyncIterable<ObjectInfo>;
+
+  /**
+   * The object's bytes from `start` to `end` (inclusive), in chunks as they arrive, so that a large
+   * object is never held whole where capabilities.streamRead (elsewhere the whole object is read
+   * and the range cut from it). A range reaching past the end yields the bytes there are. Throws
+   * NotFound, from the first chunk, when there is no object. Ending the iteration early releases
+   * the request. The signal covers the whole read, as for a listing.
+   */
+  readStream(key: string, options?: ReadStreamOptions): AsyncIterable<Uint8Array>;
 
   /**
    * True when an object exists under `key`, false only when it does not. Any other failure

@@ -5,7 +5,7 @@
 
 import type { StorageBackend } from '../backends/types.js';
 import { interruptedBy } from './timeout.js';
-import { wrapBackend } from './wrap.js';
+import { wrapBackend, type ListingAround } from './wrap.js';
 
 /** A counting semaphore whose waiters can give up. */
 export class Slots {
@@ -14,6 +14,17 @@ export class Slots {
 
   constructor(size: number) {
     this.free = size;
+  }
+
+  /** A slot, held until the function it resolves with is called; rejects when `signal` fires first. */
+  async hold(signal: AbortSignal | undefined, what: string): Promise<() => void> {
+    await this.acquire(signal, what);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.release();
+    };
   }
 
   /** Runs `task` once a slot is free; rejects without running it when `signal` fires first. */
@@ -60,10 +71,30 @@ export function limitLayer(backend: StorageBackend): StorageBackend {
   const slots = new Slots(max);
   return wrapBackend(backend, {
     call: (op, key, signal, run) => slots.run(signal, `${op} ${key ?? ''}`.trim(), () => run(signal)),
-    listing: (prefix, signal) => ({
-      signal,
-      page: (next) => slots.run(signal, `list ${prefix}`, next),
-      end: () => undefined,
-    }),
+    listing: (kind, key, signal) => (kind === 'list' ? listingSlots(slots, key, signal) : streamSlot(slots, key, signal)),
   });
+}
+
+/** A listing takes a slot per page: between pages it holds no request. */
+function listingSlots(slots: Slots, prefix: string, signal: AbortSignal | undefined): ListingAround {
+  return { signal, page: (next) => slots.run(signal, `list ${prefix}`, next), end: () => undefined };
+}
+
+/** A streamed read holds its request, and so its slot, from its first chunk to its end. */
+function streamSlot(slots: Slots, key: string, signal: AbortSignal | undefined): ListingAround {
+  let held: Promise<() => void> | undefined;
+  let ended = false;
+  return {
+    signal,
+    page: async (next) => {
+      held ??= slots.hold(signal, `read ${key}`);
+      await held;
+      return next();
+    },
+    end: () => {
+      if (ended) return;
+      ended = true;
+      void held?.then((release) => release(), () => undefined);
+    },
+  };
 }

@@ -57,8 +57,9 @@ export function retryLayer(backend: StorageBackend, policy: RetryPolicy): Storag
   if (policy.retries === 0 || backend.capabilities.nativeRetry) return backend;
   return wrapBackend(backend, {
     call: (_op, _key, signal, run) => retrying(policy, () => run(signal), signal),
-    // A failed listing is not retried here: the iterator is spent, and a retry part way through would
-    // repeat entries. Callers see the failure and decide (cleanup then deletes nothing).
-    listing: (_prefix, signal) => passListing(signal),
+    // A failed listing or streamed read is not retried here: the iterator is spent, and a retry part
+    // way through would repeat entries or bytes. Callers see the failure and decide (cleanup then
+    // deletes nothing; serve ends the response).
+    listing: (_kind, _key, signal) => passListing(signal),
   });
 }

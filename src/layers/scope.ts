@@ -17,6 +17,6 @@ export function scopeLayer(backend: StorageBackend, scope: AbortSignal | undefin
   setMaxListeners(0, scope);
   return wrapBackend(backend, {
     call: (_op, _key, signal, run) => run(either(scope, signal)),
-    listing: (_prefix, signal) => ({ signal: either(scope, signal), page: (next) => next(), end: () => undefined }),
+    listing: (_kind, _key, signal) => ({ signal: either(scope, signal), page: (next) => next(), end: () => undefined }),
   });
 }

@@ -101,14 +101,14 @@ export function withDeadline<T>(
  * A listing's pages each under the deadline. One controller covers the walk (the inner listing
  * holds one signal); a page that misses its deadline aborts the listing, which is then over.
  */
-function listingUnderDeadline(ms: number, prefix: string, callerSignal: AbortSignal | undefined): ListingAround {
+function listingUnderDeadline(ms: number, what: string, callerSignal: AbortSignal | undefined): ListingAround {
   const controller = new AbortController();
-  const forward = (): void => controller.abort(interruptedBy(callerSignal!, `list ${prefix}`));
+  const forward = (): void => controller.abort(interruptedBy(callerSignal!, what));
   if (callerSignal?.aborted === true) forward();
   else callerSignal?.addEventListener('abort', forward, { once: true });
   return {
     signal: controller.signal,
-    page: (next) => withDeadline(ms, () => `list ${prefix}`, callerSignal, () => next(), controller),
+    page: (next) => withDeadline(ms, () => what, callerSignal, () => next(), controller),
     end: () => callerSignal?.removeEventListener('abort', forward),
   };
 }
@@ -116,6 +116,6 @@ function listingUnderDeadline(ms: number, prefix: string, callerSignal: AbortSig
 export function timeoutLayer(backend: StorageBackend, timeoutMs: number): StorageBackend {
   return wrapBackend(backend, {
     call: (op, key, signal, run) => withDeadline(timeoutMs, () => `${op} ${key ?? ''}`.trim(), signal, run),
-    listing: (prefix, signal) => listingUnderDeadline(timeoutMs, prefix, signal),
+    listing: (kind, key, signal) => listingUnderDeadline(timeoutMs, `${kind === 'list' ? 'list' : 'read'} ${key}`, signal),
   });
 }

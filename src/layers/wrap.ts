@@ -1,17 +1,21 @@
 // The one place that knows how to wrap every method of a backend, so that each layer (scope,
-// retry, limit, timeout) states only what it does around a call and around a listing.
+// retry, limit, timeout) states only what it does around a call and around a sequence: a listing
+// (pages of entries) or a streamed read (chunks of bytes).
 
-import type { CallOptions, ObjectInfo, StorageBackend } from '../backends/types.js';
+import type { CallOptions, StorageBackend } from '../backends/types.js';
 
 export type Operation = 'write' | 'read' | 'delete' | 'deleteMany' | 'exists' | 'stat' | 'usage' | 'list';
 
-/** What a layer does around one listing. */
+/** A listing yields entries page by page; a streamed read yields chunks and holds its request throughout. */
+export type SequenceKind = 'list' | 'readStream';
+
+/** What a layer does around one listing or streamed read. */
 export interface ListingAround {
-  /** The signal the inner listing is given (it covers the whole walk). */
+  /** The signal the inner sequence is given (it covers the whole walk or read). */
   signal: AbortSignal | undefined;
-  /** Around the fetch of each listing entry; pageIndex counts from 0. */
-  page(next: () => Promise<IteratorResult<ObjectInfo>>, pageIndex: number): Promise<IteratorResult<ObjectInfo>>;
-  /** The listing ended (done, failed or given up by its reader). */
+  /** Around the fetch of each item (entry or chunk); pageIndex counts from 0. */
+  page<T>(next: () => Promise<IteratorResult<T>>, pageIndex: number): Promise<IteratorResult<T>>;
+  /** The sequence ended (done, failed or given up by its reader). */
   end(): void;
 }
 
@@ -21,8 +25,8 @@ export interface Around {
    * is the caller's; `run` calls the inner backend with the signal the layer passes on.
    */
   call<T>(op: Operation, key: string | undefined, signal: AbortSignal | undefined, run: (signal: AbortSignal | undefined) => Promise<T>): Promise<T>;
-  /** Around one listing, from the caller's signal. */
-  listing(prefix: string, signal: AbortSignal | undefined): ListingAround;
+  /** Around one listing or streamed read of `key` (a prefix for a listing), from the caller's signal. */
+  listing(kind: SequenceKind, key: string, signal: AbortSignal | undefined): ListingAround;
 }
 
 /** A listing layer that only passes the caller's signal on. */
@@ -47,10 +51,16 @@ export function wrapBackend(inner: StorageBackend, around: Around): StorageBacke
     stat: (key, options) => around.call('stat', key, options?.signal, (signal) => inner.stat(key, withSignal(options, signal))),
     usage: (options) => around.call('usage', undefined, options?.signal, (signal) => inner.usage(withSignal(options, signal))),
     close: () => inner.close(),
-    list: (prefix, options) => ({
+    list: (prefix, options) => wrapSequence(around, 'list', prefix, options, (o) => inner.list(prefix, o)),
+    readStream: (key, options) => wrapSequence(around, 'readStream', key, options, (o) => inner.readStream(key, o)),
+  };
+}
+
+function wrapSequence<T, O extends CallOptions>(around: Around, kind: SequenceKind, key: string, options: O | undefined, open: (options: O | undefined) => AsyncIterable<T>): AsyncIterable<T> {
+  return {
       [Symbol.asyncIterator]() {
-        const listing = around.listing(prefix, options?.signal);
-        const iterator = inner.list(prefix, withSignal(options, listing.signal))[Symbol.asyncIterator]();
+        const listing = around.listing(kind, key, options?.signal);
+        const iterator = open(withSignal(options, listing.signal))[Symbol.asyncIterator]();
         let index = 0;
         let ended = false;
         const end = (): void => {
@@ -75,6 +85,5 @@ export function wrapBackend(inner: StorageBackend, around: Around): StorageBacke
           },
         };
       },
-    }),
   };
 }

@@ -3,7 +3,7 @@
 // What the counts mean (health, back-off, write eligibility) is decided in policy.ts.
 
 import { hostname } from 'node:os';
-import type { BackendUsage, CallOptions, DeleteManyResult, ObjectInfo, ReadOptions, StorageBackend, WriteOptions, WriteReceipt } from '../backends/types.js';
+import type { BackendUsage, CallOptions, DeleteManyResult, ObjectInfo, ReadOptions, ReadStreamOptions, StorageBackend, WriteOptions, WriteReceipt } from '../backends/types.js';
 import { isStorageError, StorageError, toStorageError } from '../errors.js';
 import { RESERVED_PREFIX } from '../keys.js';
 import { applyLayers } from '../layers/index.js';
@@ -187,6 +187,22 @@ export class StoragePool {
       this.recordOutcome(!countsAgainstPool(error), performance.now() - started);
       this.observe('list', prefix, performance.now() - started, this.named(error, prefix));
       throw this.named(error, prefix);
+    }
+  }
+
+  /** The object's bytes in a range, streamed; a failure part way throws with the pool named. */
+  async *readStream(key: string, options?: ReadStreamOptions): AsyncIterable<Uint8Array> {
+    const started = performance.now();
+    let bytes = 0;
+    try {
+      for await (const chunk of this.backend.readStream(key, options)) {
+        bytes += chunk.length;
+        yield chunk;
+      }
+      this.recordOutcome(true, performance.now() - started, { read: bytes });
+    } catch (error) {
+      this.recordOutcome(!countsAgainstPool(error), performance.now() - started);
+      throw this.named(error, key);
     }
   }
 

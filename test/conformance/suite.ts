@@ -333,6 +333,41 @@ export function runConformance(name: string, makeFixture: () => Promise<Conforma
       });
     });
 
+    it('readStream yields the whole object, a range of it, and nothing past its end', async () => {
+      const data = randomBytes(300_000);
+      await backend.write(key('stream/segment_1.ts'), data);
+      const read = async (options?: { start?: number; end?: number }): Promise<Buffer> => {
+        const chunks: Uint8Array[] = [];
+        for await (const chunk of backend.readStream(key('stream/segment_1.ts'), options)) chunks.push(chunk);
+        return Buffer.concat(chunks);
+      };
+      expect((await read()).equals(data)).toBe(true);
+      expect((await read({ start: 1000, end: 1999 })).equals(data.subarray(1000, 2000))).toBe(true);
+      expect((await read({ start: 299_990 })).equals(data.subarray(299_990))).toBe(true);
+      expect((await read({ start: 299_000, end: 400_000 })).equals(data.subarray(299_000))).toBe(true);
+      expect((await read({ start: 300_000 })).length).toBe(0);
+      await backend.write(key('stream/empty.ts'), Buffer.alloc(0));
+      const empty: Uint8Array[] = [];
+      for await (const chunk of backend.readStream(key('stream/empty.ts'))) empty.push(chunk);
+      expect(Buffer.concat(empty).length).toBe(0);
+    });
+
+    it('readStream of a missing key throws NotFound, and an early stop releases the read', async () => {
+      const consume = async (k: string): Promise<void> => {
+        for await (const chunk of backend.readStream(k)) expect(chunk).toBeDefined();
+      };
+      await expectCode(consume(key('stream/missing.ts')), 'NotFound');
+      await backend.write(key('stream/big.ts'), randomBytes(2_000_000));
+      for (let i = 0; i < 20; i++) {
+        // Twenty reads given up after one chunk: none may hold a connection or a file open.
+        for await (const chunk of backend.readStream(key('stream/big.ts'))) {
+          expect(chunk.length).toBeGreaterThan(0);
+          break;
+        }
+      }
+      expect((await backend.read(key('stream/big.ts'))).length).toBe(2_000_000);
+    });
+
     it('declares its type and capabilities', () => {
       expect(typeof backend.type).toBe('string');
       expect(backend.capabilities.maxBatchDelete).toBeGreaterThan(0);

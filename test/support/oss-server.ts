@@ -155,6 +155,23 @@ export async function startOssServer(): Promise<OssTestServer> {
       case 'HEAD': {
         const object = objects.get(key);
         if (object === undefined) throw new OssError(404, 'NoSuchKey', 'The specified key does not exist.', { Key: key });
+        // A single byte range, as OSS answers one (206, Content-Range; 416 when it starts past the end).
+        const range = /^bytes=(\d+)-(\d*)$/.exec(String(req.headers.range ?? ''));
+        if (range !== null && method === 'GET') {
+          const start = Number(range[1]);
+          const end = Math.min(range[2] === '' ? object.data.length - 1 : Number(range[2]), object.data.length - 1);
+          if (start >= object.data.length) throw new OssError(416, 'InvalidRange', 'The requested range cannot be satisfied.', { Key: key });
+          res.writeHead(206, {
+            'Content-Type': object.contentType,
+            'Content-Length': end - start + 1,
+            'Content-Range': `bytes ${start}-${end}/${object.data.length}`,
+            ETag: object.etag,
+            'Last-Modified': object.lastModified.toUTCString(),
+            'x-oss-object-type': 'Normal',
+          });
+          res.end(object.data.subarray(start, end + 1));
+          return;
+        }
         res.writeHead(200, {
           'Content-Type': object.contentType,
           'Content-Length': object.data.length,

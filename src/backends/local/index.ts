@@ -13,7 +13,7 @@ import path from 'node:path';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { StorageError } from '../../errors.js';
 import { assertValidKey, assertValidPrefix, compareKeys, RESERVED_PREFIX } from '../../keys.js';
-import type { BackendCapabilities, BackendContext, BackendUsage, CallOptions, DeleteManyResult, ObjectInfo, ReadOptions, StorageBackend, WriteOptions, WriteReceipt } from '../types.js';
+import type { BackendCapabilities, BackendContext, BackendUsage, CallOptions, DeleteManyResult, ObjectInfo, ReadOptions, ReadStreamOptions, StorageBackend, WriteOptions, WriteReceipt } from '../types.js';
 import { abortError, throwIfAborted } from '../abort.js';
 import { errnoCode, mapLocalError } from './errors.js';
 import { isFilesystemRoot, type LocalOptions } from './options.js';
@@ -40,6 +40,7 @@ export class LocalBackend implements StorageBackend {
     checksWriteMd5: false,
     nativeRetry: false,
     orderedList: true,
+    streamRead: true,
   };
   /** The root as configured, resolved against the config's folder. */
   readonly root: string;
@@ -111,6 +112,25 @@ export class LocalBackend implements StorageBackend {
       }
     } catch (error) {
       throw await this.mapError(error, key, signal);
+    }
+  }
+
+  async *readStream(key: string, options: ReadStreamOptions = {}): AsyncIterable<Uint8Array> {
+    this.resolve(key);
+    const { signal } = options;
+    let handle: FileHandle;
+    try {
+      throwIfAborted(signal);
+      handle = await this.openObject(key);
+    } catch (error) {
+      throw await this.mapError(error, key, signal);
+    }
+    try {
+      for await (const chunk of handle.createReadStream({ start: options.start ?? 0, end: options.end ?? Infinity, signal, autoClose: false })) yield chunk as Buffer;
+    } catch (error) {
+      throw await this.mapError(error, key, signal);
+    } finally {
+      await handle.close();
     }
   }
 

@@ -151,6 +151,21 @@ export class OssClient {
     throw new TypeError(`ali-oss returned ${typeof content} content instead of bytes`);
   }
 
+  /**
+   * The object's bytes `start` to `end` (inclusive) as they arrive; nothing when the range starts
+   * past the end (OSS answers 416). Destroying the stream gives the request up.
+   */
+  async getStream(key: string, start: number, end: number | undefined): Promise<NodeJS.ReadableStream | undefined> {
+    const whole = start === 0 && end === undefined;
+    try {
+      const { stream } = (await this.oss.getStream(key, whole ? {} : { headers: { Range: `bytes=${start}-${end ?? ''}` } })) as { stream: NodeJS.ReadableStream };
+      return stream;
+    } catch (error) {
+      if ((error as { status?: number }).status === 416) return undefined;
+      throw error;
+    }
+  }
+
   async head(key: string): Promise<OssHead> {
     const { res } = await this.oss.head(key);
     const size = Number(header(res.headers, 'content-length'));

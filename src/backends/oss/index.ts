@@ -7,7 +7,7 @@ import { asBuffer, contentMd5 } from '../buffer.js';
 import { StorageError } from '../../errors.js';
 import { truncatedListing } from '../http-errors.js';
 import { assertValidKey, assertValidPrefix, RESERVED_PREFIX } from '../../keys.js';
-import type { BackendCapabilities, BackendContext, BackendUsage, CallOptions, DeleteManyResult, ObjectInfo, StorageBackend, WriteOptions, WriteReceipt } from '../types.js';
+import type { BackendCapabilities, BackendContext, BackendUsage, CallOptions, DeleteManyResult, ObjectInfo, ReadStreamOptions, StorageBackend, WriteOptions, WriteReceipt } from '../types.js';
 import { OSS_PAGE_SIZE, OssClient, type OssListedObject, type OssListPage } from './client.js';
 import { mapOssError, scrubMessage } from './errors.js';
 import type { OssOptions } from './options.js';
@@ -49,6 +49,7 @@ export class OssBackend implements StorageBackend {
       checksWriteMd5: true,
       nativeRetry: false,
       orderedList: true,
+      streamRead: true,
     };
   }
 
@@ -63,6 +64,22 @@ export class OssBackend implements StorageBackend {
   async read(key: string, options: CallOptions = {}): Promise<Buffer> {
     assertValidKey(key);
     return this.call('get', key, options.signal, (client) => client.get(key));
+  }
+
+  async *readStream(key: string, options: ReadStreamOptions = {}): AsyncIterable<Uint8Array> {
+    assertValidKey(key);
+    const stream = await this.call('get', key, options.signal, (client) => client.getStream(key, options.start ?? 0, options.end));
+    if (stream === undefined) return;
+    const destroy = (): void => void (stream as NodeJS.ReadableStream & { destroy(): void }).destroy();
+    options.signal?.addEventListener('abort', destroy, { once: true });
+    try {
+      for await (const chunk of stream) yield chunk as Buffer;
+    } catch (error) {
+      throw options.signal?.aborted === true ? abortError(options.signal, { backend: this.type, key }) : this.mapError(error, 'get', key);
+    } finally {
+      options.signal?.removeEventListener('abort', destroy);
+      destroy();
+    }
   }
 
   async delete(key: string, options: CallOptions = {}): Promise<void> {

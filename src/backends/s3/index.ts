@@ -15,6 +15,7 @@ import type {
   CallOptions,
   DeleteManyResult,
   ObjectInfo,
+  ReadStreamOptions,
   StorageBackend,
   WriteOptions,
   WriteReceipt,
@@ -82,6 +83,7 @@ export class S3Backend implements StorageBackend {
       nativeRetry: options.retries > 0,
       maxInFlight: options.maxSockets,
       orderedList: true,
+      streamRead: true,
     };
   }
 
@@ -115,6 +117,29 @@ export class S3Backend implements StorageBackend {
       );
       return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     });
+  }
+
+  async *readStream(key: string, options: ReadStreamOptions = {}): AsyncIterable<Uint8Array> {
+    assertValidKey(key);
+    const start = options.start ?? 0;
+    const range = start === 0 && options.end === undefined ? undefined : `bytes=${start}-${options.end ?? ''}`;
+    const body = await this.call(key, options.signal, async (client, abortSignal) => {
+      try {
+        return (await client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: key, Range: range }), { abortSignal })).Body as (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined;
+      } catch (error) {
+        // A range that starts past the end: there are no bytes to yield.
+        if ((error as { name?: string }).name === 'InvalidRange' || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 416) return undefined;
+        throw error;
+      }
+    });
+    if (body === undefined) return;
+    try {
+      for await (const chunk of body) yield chunk;
+    } catch (error) {
+      throw options.signal?.aborted === true ? abortError(options.signal, { backend: this.type, key }) : this.mapError(error, key);
+    } finally {
+      body.destroy?.();
+    }
   }
 
   async delete(key: string, options: CallOptions = {}): Promise<void> {
