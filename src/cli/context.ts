@@ -69,14 +69,18 @@ export class CommandContext {
     return this.loaded;
   }
 
-  /** SegmentStorage over every pool, or over `pool` alone. Closed by main.ts after the command. */
-  async storage(options: { pool?: string | undefined; pools?: readonly string[] } = {}): Promise<SegmentStorage> {
+  /**
+   * SegmentStorage over every pool, or over `pool` alone. Closed by main.ts after the command.
+   * `signal` replaces the CLI's for a command that stops on its own terms (serve lets responses
+   * under way finish after Ctrl-C).
+   */
+  async storage(options: { pool?: string | undefined; pools?: readonly string[]; signal?: AbortSignal } = {}): Promise<SegmentStorage> {
     const { config, baseDir } = await this.config();
     const only = options.pools ?? (options.pool === undefined ? undefined : [options.pool]);
     const { openStorage } = await import('../config/open.js');
     // Every backend call of the command is tied to the CLI's signal: Ctrl-C (or SIGTERM, SIGHUP)
     // aborts calls in flight instead of waiting for them.
-    const storage = await openStorage(config, { baseDir, signal: this.io.signal, ...(only === undefined ? {} : { only }) });
+    const storage = await openStorage(config, { baseDir, signal: options.signal ?? this.io.signal, ...(only === undefined ? {} : { only }) });
     this.opened.push(storage);
     if (this.globals.verbose === true) for (const pool of storage.manager.pools) pool.onOperation((operation) => this.out.operation(operation));
     return storage;

@@ -8,13 +8,17 @@ import { aliasOption, Command, CommanderError } from './commander.js';
 import { registerCleanup } from './commands/cleanup.js';
 import { registerCompletion } from './commands/completion.js';
 import { registerConfig } from './commands/config.js';
+import { registerDu } from './commands/du.js';
 import { registerGet } from './commands/get.js';
 import { registerLs } from './commands/ls.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerPools } from './commands/pools.js';
 import { registerPurge } from './commands/purge.js';
+import { registerPlaylist } from './commands/playlist.js';
 import { registerPut } from './commands/put.js';
 import { registerRm } from './commands/rm.js';
+import { registerServe } from './commands/serve.js';
+import { registerVerify } from './commands/verify.js';
 import { CommandContext, type CliIO, type GlobalOptions } from './context.js';
 import { EXIT, exitCodeFor, type ExitCode } from './exit-codes.js';
 import { Output } from './output.js';
@@ -93,7 +97,7 @@ With no config file, one local pool "local" is used at ./flux-data (or $FLUX_STO
       };
     },
   };
-  for (const register of [registerPut, registerGet, registerLs, registerRm, registerPools, registerCleanup, registerMigrate, registerPurge, registerConfig, registerCompletion]) {
+  for (const register of [registerPut, registerGet, registerLs, registerRm, registerPools, registerCleanup, registerMigrate, registerPurge, registerConfig, registerPlaylist, registerServe, registerVerify, registerDu, registerCompletion]) {
     register(program);
   }
   // The names other tools give the same options (rclone's --transfers, the -n of rsync and make).
