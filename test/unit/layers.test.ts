@@ -42,6 +42,7 @@ class HeldBackend implements StorageBackend {
       nativeRetry: false,
       orderedList: false,
       maxInFlight: behaviour.maxInFlight,
+      streamRead: true,
     };
   }
 
@@ -97,6 +98,14 @@ class HeldBackend implements StorageBackend {
     const self = this;
     return (async function* () {
       yield await self.hold(`${prefix}page`, options, { key: `${prefix}a.ts`, size: 1, modified: new Date() });
+    })();
+  }
+  /** Two chunks, each a held attempt of its own (`<key>#0`, `<key>#1`). */
+  readStream(key: string, options?: CallOptions): AsyncIterable<Uint8Array> {
+    const self = this;
+    return (async function* () {
+      yield await self.hold(`${key}#0`, options, Buffer.from('a'));
+      yield await self.hold(`${key}#1`, options, Buffer.from('b'));
     })();
   }
   async close() {}
@@ -271,6 +280,56 @@ describe('the in-flight limit', () => {
     expect(inner.attempts).toHaveLength(1);
     inner.attempts[0]!.settle();
     await first;
+  });
+});
+
+describe('a streamed read under the layers', () => {
+  it('gives each chunk the deadline, so a read that stalls mid-way times out', async () => {
+    const inner = new HeldBackend({ settleDelayMs: 10 });
+    const layered = applyLayers(inner, { timeoutMs: 150, retries: 2 });
+    const chunks: Uint8Array[] = [];
+    const reading = settleTime((async () => {
+      for await (const chunk of layered.readStream('a/1.ts')) chunks.push(chunk);
+    })());
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    inner.attempts[0]!.settle();
+    const { error } = await reading;
+    expect((error as StorageError).code).toBe('Timeout');
+    expect(Buffer.concat(chunks).toString()).toBe('a');
+    // Never retried: a retry part way through would repeat bytes.
+    expect(inner.attempts.map((a) => a.key)).toEqual(['a/1.ts#0', 'a/1.ts#1']);
+  });
+
+  it('holds one in-flight slot from its first chunk to its end', async () => {
+    const inner = new HeldBackend({ maxInFlight: 1 });
+    const layered = applyLayers(inner, { timeoutMs: 10_000, retries: 0 });
+    const iterator = layered.readStream('a/1.ts')[Symbol.asyncIterator]();
+    const first = iterator.next();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    inner.attempts[0]!.settle();
+    await first;
+    // Between its chunks the stream still holds its request: another call waits.
+    const other = layered.read('a/2.ts');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(inner.attempts.map((a) => a.key)).toEqual(['a/1.ts#0']);
+    await iterator.return!();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(inner.attempts.map((a) => a.key)).toEqual(['a/1.ts#0', 'a/2.ts']);
+    inner.attempts[1]!.settle();
+    await other;
+  });
+
+  it('ends at once when the caller aborts', async () => {
+    const inner = new HeldBackend();
+    const layered = applyLayers(inner, { timeoutMs: 10_000, retries: 0 });
+    const caller = new AbortController();
+    const reading = settleTime((async () => {
+      for await (const chunk of layered.readStream('a/1.ts', { signal: caller.signal })) expect(chunk).toBeDefined();
+    })());
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    caller.abort();
+    expect(((await reading).error as StorageError).code).toBe('Interrupted');
+    expect(inner.attempts[0]!.signal?.aborted).toBe(true);
   });
 });
 
