@@ -38,6 +38,11 @@ export function boxes(data: Uint8Array, from = 0, to = data.length): Box[] {
   return out;
 }
 
+/** The boxes of `type` directly inside `parent` (at the top level without one). */
+function childBoxes(data: Uint8Array, parent: Box | undefined, type: string): Box[] {
+  return boxes(data, parent?.body ?? 0, parent?.end ?? data.length).filter((b) => b.type === type);
+}
+
 /**
  * Why `head` (the start of an object, perhaps cut short) is not the start of an fMP4 init file or
  * segment, or undefined when its top-level boxes are well formed as far as they are there.
@@ -80,8 +85,8 @@ export interface Fmp4Track {
 export function initTracks(init: Uint8Array): Map<number, Fmp4Track> {
   const tracks = new Map<number, Fmp4Track>();
   const view = new DataView(init.buffer, init.byteOffset, init.byteLength);
-  for (const moov of boxes(init).filter((b) => b.type === 'moov')) {
-    for (const trak of boxes(init, moov.body, moov.end).filter((b) => b.type === 'trak')) {
+  for (const moov of childBoxes(init, undefined, 'moov')) {
+    for (const trak of childBoxes(init, moov, 'trak')) {
       const inner = boxes(init, trak.body, trak.end);
       const tkhd = inner.find((b) => b.type === 'tkhd');
       const mdia = inner.find((b) => b.type === 'mdia');
@@ -94,8 +99,8 @@ export function initTracks(init: Uint8Array): Map<number, Fmp4Track> {
       const handler = hdlr === undefined ? '' : String.fromCharCode(...init.subarray(hdlr.body + 8, hdlr.body + 12));
       tracks.set(trackId, { timescale: view.getUint32(mdhd.body + (init[mdhd.body] === 1 ? 20 : 12)), handler, defaultDuration: 0 });
     }
-    for (const mvex of boxes(init, moov.body, moov.end).filter((b) => b.type === 'mvex')) {
-      for (const trex of boxes(init, mvex.body, mvex.end).filter((b) => b.type === 'trex')) {
+    for (const mvex of childBoxes(init, moov, 'mvex')) {
+      for (const trex of childBoxes(init, mvex, 'trex')) {
         const track = tracks.get(view.getUint32(trex.body + 4));
         if (track !== undefined) track.defaultDuration = view.getUint32(trex.body + 12);
       }
@@ -119,8 +124,8 @@ export interface Fmp4Timing {
 export function fmp4Timing(segment: Uint8Array, tracks: Map<number, Fmp4Track>): Fmp4Timing | undefined {
   const view = new DataView(segment.buffer, segment.byteOffset, segment.byteLength);
   const spans = new Map<number, { start: number; end: number }>();
-  for (const moof of boxes(segment).filter((b) => b.type === 'moof')) {
-    for (const traf of boxes(segment, moof.body, moof.end).filter((b) => b.type === 'traf')) {
+  for (const moof of childBoxes(segment, undefined, 'moof')) {
+    for (const traf of childBoxes(segment, moof, 'traf')) {
       const inner = boxes(segment, traf.body, traf.end);
       const tfhd = inner.find((b) => b.type === 'tfhd');
       const tfdt = inner.find((b) => b.type === 'tfdt');
@@ -136,7 +141,7 @@ export function fmp4Timing(segment: Uint8Array, tracks: Map<number, Fmp4Track>):
       const defaultDuration = tfhdFlags & 0x8 ? view.getUint32(at) : track.defaultDuration;
       const base = segment[tfdt.body] === 1 ? Number(view.getBigUint64(tfdt.body + 4)) : view.getUint32(tfdt.body + 4);
       let ticks = 0;
-      for (const trun of inner.filter((b) => b.type === 'trun')) ticks += trunDuration(view, trun, defaultDuration);
+      for (const trun of childBoxes(segment, traf, 'trun')) ticks += trunDuration(view, trun, defaultDuration);
       const span = { start: base / scale, end: (base + ticks) / scale };
       const known = spans.get(trackId);
       spans.set(trackId, known === undefined ? span : { start: Math.min(known.start, span.start), end: Math.max(known.end, span.end) });

@@ -112,8 +112,8 @@ function lastFrameTicks(state: StreamState, sorted: number[]): number {
   if (state.kind === 'audio' && state.lastPesPayload !== undefined) {
     // As ffprobe counts it: the last PES's timestamp plus one AAC frame (1,024 samples), however
     // many frames that PES carries.
-    const adts = adtsFrames(state.lastPesPayload);
-    if (adts !== undefined) return Math.floor((1024 * PTS_HZ) / adts.sampleRate);
+    const sampleRate = adtsSampleRate(state.lastPesPayload);
+    if (sampleRate !== undefined) return Math.floor((1024 * PTS_HZ) / sampleRate);
   }
   // Video (and anything else): the usual distance between frames.
   const deltas = new Map<number, number>();
@@ -129,19 +129,10 @@ function lastFrameTicks(state: StreamState, sorted: number[]): number {
 
 const ADTS_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
 
-/** The AAC frames (1,024 samples each) of one PES payload of ADTS frames, and their sample rate. */
-function adtsFrames(payload: Uint8Array): { frames: number; sampleRate: number } | undefined {
-  let frames = 0;
-  let sampleRate = 0;
-  for (let i = 0; i + 7 <= payload.length; ) {
-    if (payload[i] !== 0xff || (payload[i + 1]! & 0xf0) !== 0xf0) return frames > 0 ? { frames, sampleRate } : undefined;
-    sampleRate = ADTS_RATES[(payload[i + 2]! >> 2) & 0x0f] ?? 0;
-    const length = ((payload[i + 3]! & 0x03) << 11) | (payload[i + 4]! << 3) | (payload[i + 5]! >> 5);
-    if (length < 7 || sampleRate === 0) return undefined;
-    frames += (payload[i + 6]! & 0x03) + 1;
-    i += length;
-  }
-  return frames > 0 ? { frames, sampleRate } : undefined;
+/** The sample rate of the ADTS (AAC) frame a PES payload starts with; undefined when it starts with none. */
+function adtsSampleRate(payload: Uint8Array): number | undefined {
+  if (payload.length < 7 || payload[0] !== 0xff || (payload[1]! & 0xf0) !== 0xf0) return undefined;
+  return ADTS_RATES[(payload[2]! >> 2) & 0x0f];
 }
 
 function pesPts(payload: Uint8Array): number | undefined {
