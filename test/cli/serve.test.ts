@@ -190,7 +190,7 @@ describe('serve', () => {
     }
   }, 90_000);
 
-  it.each(['SIGINT'] as const)('stops on %s after the responses under way have finished, exit 0', async (signal) => {
+  it.each(['SIGINT', 'SIGTERM'] as const)('stops on %s after the responses under way have finished, exit 0', async (signal) => {
     const own = await startServe(cwd);
     const received = new Promise<number>((resolve, reject) => {
       httpGet(`${own.url}/hls/big/segment_1.ts`, (response) => {
