@@ -5,9 +5,23 @@ export { assertValidKey, assertValidPrefix, keyProblem, RESERVED_PREFIX } from '
 export type { StorageBackend, BackendCapabilities, ObjectInfo, BackendUsage, DeleteManyResult, BackendContext, WriteReceipt } from './backends/types.js';
 export { createBackend, backendOptionsSchema, BACKEND_TYPES, type BackendOptions, type BackendType } from './backends/registry.js';
 export { LocalBackend } from './backends/local/index.js';
-export { StoragePool, POOL_DEFAULTS, type PoolConfig, type PoolUsage } from './pool/pool.js';
+export { StoragePool, POOL_DEFAULTS, type PoolConfig, type PoolOptions, type PoolUsage } from './pool/pool.js';
 export { StorageManager, type WriteOutcome, type ListedObject, type UnionListing, type PoolFailure } from './pool/manager.js';
 export type { PoolHealth, PoolMetrics, ProbeResult } from './pool/health.js';
+export {
+  aggregateFailure,
+  assertWritable,
+  HealthBreaker,
+  planWrite,
+  readOrder,
+  writeRefusal,
+  type BreakerState,
+  type HealthOptions,
+  type PoolFacts,
+  type SkipReason,
+  type WriteSkip,
+} from './pool/policy.js';
+export { classifyHttpError, type HttpErrorFacts } from './backends/http-errors.js';
 export { SegmentStorage, SAVE_MANY_CONCURRENCY, type SegmentInfo, type StreamSummary, type Listing, type SaveItem, type SaveManyOptions, type SaveResult } from './segments/segment-storage.js';
 export { SegmentLayout, DEFAULT_LAYOUT, type LayoutOptions } from './segments/layout.js';
 export { loadConfig, parseConfig, defaultConfig, type LoadedConfig } from './config/load.js';

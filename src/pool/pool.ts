@@ -43,6 +43,8 @@ export interface PoolOptions {
   signal?: AbortSignal | undefined;
   /** The circuit breaker's thresholds, back-off and clock (tests inject a clock). */
   health?: Partial<HealthOptions>;
+  /** How long the first writes wait for a first usage figure (default 1 s, at most timeoutMs). */
+  firstUsageWaitMs?: number;
 }
 
 /** One object operation through a pool, as observers see it (a deleteMany is one "delete" per key). */
@@ -87,6 +89,8 @@ export class StoragePool {
   /** Bytes written since the figure being measured was started, and before it (while it runs). */
   private writtenSince = 0;
   private writtenBefore = 0;
+  private firstUsageWait: Promise<void> | undefined;
+  private readonly firstUsageWaitMs: number;
   private readonly signal: AbortSignal | undefined;
 
   constructor(config: PoolConfig, backend: StorageBackend, options: PoolOptions = {}) {
@@ -95,6 +99,7 @@ export class StoragePool {
     this.raw = backend;
     this.backend = applyLayers(backend, { timeoutMs: config.timeoutMs, retries: config.retries, signal: options.signal });
     this.signal = options.signal;
+    this.firstUsageWaitMs = Math.min(options.firstUsageWaitMs ?? FIRST_USAGE_WAIT_MS, config.timeoutMs);
     this.breaker = new HealthBreaker(options.health);
   }
 
@@ -219,12 +224,16 @@ export class StoragePool {
 
   /**
    * What a write decides on: the last usage figure (plus the bytes written since), never waiting
-   * for a refresh, which starts in the background when the figure is old. Only the first call of
-   * a process waits, up to a second, for a first figure. Undefined when nothing is known yet.
+   * for a refresh, which starts in the background when the figure is old. Only the first calls of
+   * a process wait, up to a second from the first, for a first figure. Undefined when nothing is known yet.
    */
   async knownUsage(): Promise<PoolUsage | undefined> {
     if (this.usageIsStale()) void this.refreshUsage();
-    if (this.measured === undefined && this.refreshing !== undefined) await settledWithin(this.refreshing, Math.min(FIRST_USAGE_WAIT_MS, this.config.timeoutMs));
+    // One bounded wait per pool, shared by the writes that arrive during it; none after it.
+    if (this.measured === undefined && this.refreshing !== undefined) {
+      this.firstUsageWait ??= settledWithin(this.refreshing, this.firstUsageWaitMs);
+      await this.firstUsageWait;
+    }
     return this.currentUsage();
   }
 

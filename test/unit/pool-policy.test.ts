@@ -212,6 +212,54 @@ describe('health recovers', () => {
   });
 });
 
+describe('usage in the background', () => {
+  /** A real local backend whose usage() answers only when `release` is called, counting calls. */
+  function slowUsage(root: string) {
+    const inner = local(root);
+    let calls = 0;
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const backend = Object.assign(Object.create(inner) as StorageBackend, {
+      type: inner.type,
+      capabilities: inner.capabilities,
+      usage: async () => {
+        calls++;
+        await gate;
+        return { usedBytes: 10, totalBytes: 100 };
+      },
+    });
+    return { backend, calls: () => calls, release: () => release() };
+  }
+
+  it('never stalls a write: the first waits a bounded time, the next not at all, and one measurement runs at a time', async () => {
+    const slow = slowUsage(await folder());
+    const manager = StorageManager.fromBackends([[config('a'), slow.backend]], { firstUsageWaitMs: 3_000 });
+    let started = performance.now();
+    expect((await manager.write('hls/cam1/segment_1.ts', Buffer.from('1'))).pool).toBe('a');
+    expect(performance.now() - started).toBeLessThan(8_000);
+    started = performance.now();
+    await Promise.all([2, 3, 4].map((id) => manager.write(`hls/cam1/segment_${id}.ts`, Buffer.from('x'))));
+    // Far less than the first write's wait: these did not wait for the figure.
+    expect(performance.now() - started).toBeLessThan(2_500);
+    expect(slow.calls()).toBe(1);
+    slow.release();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    // The figure arrived, plus the bytes written since the measurement started.
+    expect((await manager.pool('a').knownUsage())?.usedBytes).toBe(10 + 4);
+  });
+
+  it('a slow measurement is not cut by the per-call deadline (a quota counted over many pages)', async () => {
+    const slow = slowUsage(await folder());
+    const pool = StorageManager.fromBackends([[config('a', { timeoutMs: 100 }), slow.backend]]).pool('a');
+    expect(await pool.usage()).toEqual({ usedBytes: null, totalBytes: null, percent: null });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    slow.release();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(await pool.usage()).toEqual({ usedBytes: 10, totalBytes: 100, percent: 10 });
+    expect(slow.calls()).toBe(1);
+  });
+});
+
 describe('read your write with S3 (s3rver) above Redis', () => {
   let s3: S3TestServer;
   beforeAll(async () => {
