@@ -10,7 +10,7 @@ import { StorageError } from '../../errors.js';
 import { assertStreamName, parseSegmentId } from '../../segments/layout.js';
 import type { SaveItem, SaveResult } from '../../segments/segment-storage.js';
 import type { CommandContext } from '../context.js';
-import { EXIT } from '../exit-codes.js';
+import { EXIT, exitCodeFor } from '../exit-codes.js';
 import { countOf, formatBytes } from '../output.js';
 import type { Program } from '../program.js';
 
@@ -135,8 +135,14 @@ async function put(ctx: CommandContext, stream: string, files: string[], options
     for (const stale of saved.staleCopies) ctx.out.warn(`${stale.error.message}; until it is removed (rm with --pool ${stale.pool}), a read may return the older bytes`);
   };
   const saved = await storage.saveMany(stream, items, { pool: options.pool, concurrency: PUT_CONCURRENCY, onSaved: warn });
-  // Inputs were checked: a failure now is the store's (or a file that changed since), so exit 1.
-  if (saved.some((r) => r.error !== null)) ctx.fail(EXIT.failed);
+  // A refusal of the request itself (--pool naming a read-only pool) that left everything unstored
+  // is a usage error (exit 2: nothing changed); any other failure, or one after something was
+  // stored, exits 1.
+  const failed = saved.filter((r) => r.error !== null);
+  if (failed.length > 0) {
+    const usage = failed.length === saved.length && failed.every((r) => exitCodeFor(r.error) === EXIT.usage);
+    ctx.fail(usage ? EXIT.usage : EXIT.failed);
+  }
   const results = saved.map((r) => ({
     file: r.item.file,
     stream,
