@@ -7,6 +7,7 @@ import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidArgumentError } from '../commander.js';
 import { StorageError } from '../../errors.js';
+import { assertWritable } from '../../pool/policy.js';
 import { assertStreamName, parseSegmentId } from '../../segments/layout.js';
 import type { SaveItem, SaveResult } from '../../segments/segment-storage.js';
 import type { CommandContext } from '../context.js';
@@ -104,6 +105,11 @@ async function put(ctx: CommandContext, stream: string, files: string[], options
   }
   const { config } = await ctx.config();
   const storage = await ctx.storage({ pool: options.pool });
+  // A read-only pool named by --pool refuses the whole put (exit 2) before any input is read.
+  if (options.pool !== undefined) {
+    const pool = storage.manager.pool(options.pool);
+    assertWritable({ name: pool.name, readOnly: pool.config.readOnly });
+  }
   // Every name and input is checked before anything is written, so a bad one changes nothing.
   const named = files.map((file): NamedInput => {
     if (options.id !== undefined) return { file, kind: 'segment', id: parseSegmentId(options.id) };
