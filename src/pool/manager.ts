@@ -5,6 +5,7 @@
 import type { ObjectInfo, StorageBackend } from '../backends/types.js';
 import { isStorageError, StorageError } from '../errors.js';
 import { assertValidKey, assertValidPrefix, compareNames } from '../keys.js';
+import { FolderListing, type FolderListingOptions } from './listing.js';
 import { StoragePool, type PoolConfig, type PoolOptions } from './pool.js';
 import { aggregateFailure, assertWritable, comparePriority, planWrite, readOrder, skipCode, type WriteSkip } from './policy.js';
 import { sameStore } from './same-store.js';
@@ -237,6 +238,11 @@ export class StorageManager {
       }
     });
     return { objects, failures: this.inPriorityOrder(failures) };
+  }
+
+  /** The union listing of `prefix` one folder (or group) at a time, streamed: see listing.ts. */
+  listFolders(prefix: string, options: FolderListingOptions & { pool?: string | undefined } = {}): FolderListing {
+    return new FolderListing(this.poolsFor(options.pool), prefix, options);
   }
 
   async close(): Promise<void> {

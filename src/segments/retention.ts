@@ -1,180 +1,296 @@
 // Retention (the library half of `cleanup`): keep the newest N segments of each stream, never delete
-// what a player may still fetch, and never delete anything for a stream whose listing failed.
+// what a player may still fetch, and never delete anything for a stream that is not fully known.
+// Streams come one at a time from the union listing of every pool (a pool given as `pool` limits
+// what is deleted, never what protects); playlists are read a few streams ahead, and deletes go in
+// batches per pool across streams. A batch that failed is checked again by a listing, so the result
+// says what is really gone.
 
+import pLimit from 'p-limit';
 import { isStorageError, StorageError } from '../errors.js';
 import type { PoolFailure } from '../pool/manager.js';
 import type { StoragePool } from '../pool/pool.js';
-import { parsePlaylist, protectedByPlaylist } from './playlist.js';
-import type { SegmentStorage } from './segment-storage.js';
-import { compareNames } from '../keys.js';
+import { playlistReferences, protectedByPlaylist } from './playlist.js';
+import type { SegmentStorage, StreamContents } from './segment-storage.js';
+import { inShard, type Shard } from './shard.js';
 
 export interface RetentionOptions {
   /** Segments kept per stream, newest ids first, on top of the protected ones. */
   keepNewest: number;
   /** Streams to clean; undefined for every stream. */
   streams?: readonly string[] | undefined;
-  /** Only this pool (listing, playlists and deletes). */
+  /** Delete from this pool only. Keeping and protection still count every pool's segments and playlists. */
   pool?: string | undefined;
   /** Never delete a segment modified less than this long ago (in any pool). */
   minAgeMs?: number | undefined;
-  now?: Date;
+  /** Only the streams of this shard (shard.ts). */
+  shard?: Shard | undefined;
+  /** Plan only: delete nothing. */
+  dryRun?: boolean | undefined;
+  /** Delete nothing when the plan deletes more than this many segments (the plan is made first). */
+  maxDelete?: number | undefined;
+  /** Playlists read at once, across streams and pools (default 16). */
+  concurrency?: number | undefined;
+  /** Once aborted: no new stream and no new delete; what was deleted is reported. */
+  signal?: AbortSignal | undefined;
+  onProgress?: ((progress: RetentionProgress) => void) | undefined;
+  now?: Date | undefined;
+}
+
+export interface RetentionProgress {
+  streams: number;
+  planned: number;
+  deleted: number;
+  failed: number;
 }
 
 export interface PlannedDeletion {
   id: number;
   key: string;
-  /** Pools holding it: it is deleted from each. */
+  /** Pools it is deleted from. */
   pools: string[];
 }
 
 export interface StreamPlan {
   stream: string;
   kept: number[];
-  /** Outside the newest N, but kept: named by a playlist, in its grace window, or too recent. */
+  /** Outside the newest N, but kept: named by a playlist, before or after its entries, or too recent. */
   protected: number[];
   delete: PlannedDeletion[];
   /** Pools whose listing (or playlist) failed: nothing is deleted for this stream. */
   failures: PoolFailure[];
 }
 
-export interface RetentionPlan {
-  streams: StreamPlan[];
-  /** Every failed listing, including one of the whole layout that no stream can be named for. */
-  failures: PoolFailure[];
-  /** Segments to delete across all streams. */
-  deleteCount: number;
+export interface FailedDeletion {
+  id: number;
+  key: string;
+  pool: string;
+  error: StorageError;
+}
+
+export interface StreamOutcome extends StreamPlan {
+  deleted: PlannedDeletion[];
+  failed: FailedDeletion[];
 }
 
 export interface RetentionResult {
-  streams: (StreamPlan & { deleted: PlannedDeletion[]; failed: { id: number; key: string; pool: string; error: StorageError }[] })[];
+  streams: StreamOutcome[];
+  /** Every pool whose listing failed, including for streams no other pool names. */
+  failures: PoolFailure[];
+  /** Segments the plan deletes, over all streams. */
+  planned: number;
+  /** Set when `maxDelete` refused the run: nothing was deleted. */
+  refused: boolean;
+  /** The signal fired: streams after that point were not handled. */
+  interrupted: boolean;
 }
 
-interface Listed {
-  id: number;
-  key: string;
-  pools: string[];
-  newestModified: number;
-}
+const DEFAULT_CONCURRENCY = 16;
+/** Keys per deleteMany: one DeleteObjects on S3/OSS, one round trip on Redis. */
+const BATCH_KEYS = 1000;
 
-export async function planRetention(storage: SegmentStorage, options: RetentionOptions): Promise<RetentionPlan> {
+export async function runRetention(storage: SegmentStorage, options: RetentionOptions): Promise<RetentionResult> {
   if (!Number.isSafeInteger(options.keepNewest) || options.keepNewest < 0) {
     throw new StorageError('InvalidArgument', `keep must be a whole number, 0 or more (got ${options.keepNewest})`);
   }
-  const pools = storage.manager.poolsFor(options.pool);
-  const { byStream, failures } = await listByStream(storage, pools, options.streams);
-  const now = (options.now ?? new Date()).getTime();
-  const plans: StreamPlan[] = [];
-  for (const [stream, segments] of byStream) {
-    const streamFailures = [...failures.filter((f) => f.stream === undefined || f.stream === stream).map((f) => f.failure)];
-    const sorted = [...segments.values()].sort((a, b) => a.id - b.id);
-    const ids = sorted.map((s) => s.id);
-    const guarded = new Set<number>();
-    for (const pool of pools) {
-      try {
-        const text = await readPlaylist(storage, pool, stream);
-        if (text !== undefined) for (const id of protectedByPlaylist(parsePlaylist(text), ids)) guarded.add(id);
-      } catch (error) {
-        streamFailures.push({ pool: pool.name, error: pool.named(error, storage.layout.playlistKey(stream)) });
-      }
-    }
-    const keep = new Set(ids.slice(Math.max(0, ids.length - options.keepNewest)));
-    const plan: StreamPlan = { stream, kept: [...keep], protected: [], delete: [], failures: streamFailures };
-    for (const segment of sorted) {
-      if (keep.has(segment.id)) continue;
-      const tooRecent = options.minAgeMs !== undefined && now - segment.newestModified < options.minAgeMs;
-      if (guarded.has(segment.id) || tooRecent) plan.protected.push(segment.id);
-      else plan.delete.push({ id: segment.id, key: segment.key, pools: segment.pools });
-    }
-    // Unsure about this stream: delete nothing of it.
-    if (streamFailures.length > 0) plan.delete = [];
-    plans.push(plan);
-  }
-  plans.sort((a, b) => compareNames(a.stream, b.stream));
-  return { streams: plans, failures: failures.map((f) => f.failure), deleteCount: plans.reduce((n, p) => n + p.delete.length, 0) };
-}
-
-/**
- * Deletes what the plan says, in batches per pool across all streams (one DeleteObjects per 1000
- * keys on S3, one round trip on Redis, parallel on local). A key already gone counts as deleted,
- * so two runs at once converge.
- */
-export async function executeRetention(storage: SegmentStorage, plan: RetentionPlan): Promise<RetentionResult> {
-  const keysByPool = new Map<string, string[]>();
-  for (const stream of plan.streams) {
-    for (const deletion of stream.delete) {
-      for (const pool of deletion.pools) {
-        const keys = keysByPool.get(pool) ?? [];
-        keys.push(deletion.key);
-        keysByPool.set(pool, keys);
-      }
-    }
-  }
-  const failedByKey = new Map<string, { pool: string; error: StorageError }[]>();
-  await Promise.all(
-    [...keysByPool].map(async ([name, keys]) => {
-      const pool = storage.manager.pool(name);
-      let failed: { key: string; error: Error }[];
-      try {
-        failed = (await pool.deleteMany(keys)).failed;
-      } catch (error) {
-        failed = keys.map((key) => ({ key, error: error as Error }));
-      }
-      for (const { key, error } of failed) {
-        const list = failedByKey.get(key) ?? [];
-        list.push({ pool: name, error: pool.named(error, key) });
-        failedByKey.set(key, list);
-      }
-    }),
-  );
-  return {
-    streams: plan.streams.map((stream) => {
-      const failed = stream.delete.flatMap((d) => (failedByKey.get(d.key) ?? []).map((f) => ({ id: d.id, key: d.key, ...f })));
-      const deleted = stream.delete.filter((d) => !failedByKey.has(d.key));
-      return { ...stream, deleted, failed };
-    }),
-  };
-}
-
-async function readPlaylist(storage: SegmentStorage, pool: StoragePool, stream: string): Promise<string | undefined> {
+  if (options.pool !== undefined) storage.manager.pool(options.pool);
+  const { signal } = options;
+  const limit = pLimit(options.concurrency ?? DEFAULT_CONCURRENCY);
+  const holdDeletes = options.dryRun === true || options.maxDelete !== undefined;
+  const deleter = new BatchDeleter(storage, signal);
+  const outcomes: StreamOutcome[] = [];
+  const progress: RetentionProgress = { streams: 0, planned: 0, deleted: 0, failed: 0 };
+  const report = (): void => options.onProgress?.({ ...progress, deleted: deleter.deleted, failed: deleter.failed });
+  const listing = storage.streams({ partial: true, streams: options.streams, signal });
+  const inFlight = new Set<Promise<void>>();
+  let interrupted = false;
   try {
-    return (await pool.read(storage.layout.playlistKey(stream))).toString('utf8');
+    for await (const contents of listing) {
+      if (signal?.aborted === true) break;
+      if (options.shard !== undefined && !inShard(contents.stream, options.shard)) continue;
+      const handled = limit(() => planStream(storage, contents, options)).then((plan) => {
+        const outcome: StreamOutcome = { ...plan, deleted: [], failed: [] };
+        outcomes.push(outcome);
+        progress.streams++;
+        progress.planned += plan.delete.length;
+        if (holdDeletes) {
+          // The deletions beyond --max-delete are not kept: the run is refused anyway.
+          if (options.maxDelete !== undefined && progress.planned > options.maxDelete) outcome.delete = [];
+        } else deleter.add(outcome);
+        report();
+      });
+      inFlight.add(handled);
+      void handled.finally(() => inFlight.delete(handled));
+      // A few streams ahead of the deletes, never the store.
+      if (inFlight.size >= 2 * (options.concurrency ?? DEFAULT_CONCURRENCY)) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+  } catch (error) {
+    if (!(signal?.aborted === true && isStorageError(error))) throw error;
+  }
+  interrupted = signal?.aborted === true;
+  const refused = options.maxDelete !== undefined && progress.planned > options.maxDelete;
+  if (holdDeletes && !refused && options.dryRun !== true && !interrupted) for (const outcome of outcomes) deleter.add(outcome);
+  await deleter.finish();
+  report();
+  outcomes.sort((a, b) => (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0));
+  for (const outcome of outcomes) outcome.deleted.sort((a, b) => a.id - b.id);
+  return { streams: outcomes, failures: listing.failures, planned: progress.planned, refused, interrupted };
+}
+
+/** What to keep, protect and delete in one stream; its playlists are read from every pool holding them. */
+async function planStream(storage: SegmentStorage, contents: StreamContents, options: RetentionOptions): Promise<StreamPlan> {
+  const { stream, segments } = contents;
+  const failures = [...contents.failures];
+  const ids = segments.map((s) => s.id);
+  const guards: ((id: number) => boolean)[] = [];
+  await Promise.all(
+    contents.playlists.flatMap(({ key, pools }) =>
+      pools.map(async (name) => {
+        const pool = storage.manager.pool(name);
+        try {
+          const text = await readPlaylist(pool, key, options.signal);
+          if (text !== undefined) guards.push(protectedByPlaylist(playlistReferences(text, storage.layout, stream, key), ids));
+        } catch (error) {
+          failures.push({ pool: name, error: pool.named(error, key) });
+        }
+      }),
+    ),
+  );
+  const now = (options.now ?? new Date()).getTime();
+  const keepFrom = Math.max(0, segments.length - options.keepNewest);
+  const plan: StreamPlan = { stream, kept: ids.slice(keepFrom), protected: [], delete: [], failures };
+  for (let i = 0; i < keepFrom; i++) {
+    const segment = segments[i]!;
+    const tooRecent = options.minAgeMs !== undefined && now - segment.newestModified.getTime() < options.minAgeMs;
+    if (tooRecent || guards.some((guard) => guard(segment.id))) {
+      plan.protected.push(segment.id);
+      continue;
+    }
+    const pools = options.pool === undefined ? segment.pools : segment.pools.filter((p) => p === options.pool);
+    if (pools.length > 0) plan.delete.push({ id: segment.id, key: segment.key, pools });
+  }
+  // Unsure about this stream: delete nothing of it.
+  if (failures.length > 0) plan.delete = [];
+  return plan;
+}
+
+async function readPlaylist(pool: StoragePool, key: string, signal: AbortSignal | undefined): Promise<string | undefined> {
+  try {
+    return (await pool.read(key, { signal })).toString('utf8');
   } catch (error) {
     if (isStorageError(error, 'NotFound')) return undefined;
     throw error;
   }
 }
 
-/** The union of the pools' listings, grouped by stream; a failed listing is kept with its stream. */
-async function listByStream(storage: SegmentStorage, pools: readonly StoragePool[], streams: readonly string[] | undefined) {
-  const byStream = new Map<string, Map<number, Listed>>();
-  const failures: { stream: string | undefined; failure: PoolFailure }[] = [];
-  const prefixes = streams === undefined ? [{ stream: undefined, prefix: storage.layout.root }] : streams.map((stream) => ({ stream, prefix: storage.layout.streamPrefix(stream) }));
-  for (const stream of streams ?? []) byStream.set(stream, new Map());
-  await Promise.all(
-    pools.flatMap((pool) =>
-      prefixes.map(async ({ stream, prefix }) => {
-        try {
-          for await (const info of pool.list(prefix)) {
-            const parsed = storage.layout.parse(info.key);
-            if (parsed === undefined) continue;
-            let segments = byStream.get(parsed.stream);
-            if (segments === undefined) byStream.set(parsed.stream, (segments = new Map()));
-            if (parsed.kind !== 'segment') continue;
-            const listed = segments.get(parsed.id);
-            const modified = info.modified.getTime();
-            if (listed === undefined) segments.set(parsed.id, { id: parsed.id, key: info.key, pools: [pool.name], newestModified: modified });
-            else {
-              listed.pools.push(pool.name);
-              listed.newestModified = Math.max(listed.newestModified, modified);
-            }
-          }
-        } catch (error) {
-          failures.push({ stream, failure: { pool: pool.name, error: pool.named(error, prefix) } });
+/**
+ * Deletes planned segments in batches per pool, across streams, a batch per pool at a time. A
+ * batch that threw, or keys it reports failed, are looked for again by listing their folders: a
+ * key that is gone was deleted (a timeout may come after the store did the work).
+ */
+class BatchDeleter {
+  deleted = 0;
+  failed = 0;
+  private readonly pending = new Map<string, { key: string; id: number; outcome: StreamOutcome; deletion: PlannedDeletion }[]>();
+  private readonly running = new Map<string, Promise<void>>();
+  /** Pools each planned deletion still waits for. */
+  private readonly remaining = new Map<PlannedDeletion, number>();
+
+  constructor(
+    private readonly storage: SegmentStorage,
+    private readonly signal: AbortSignal | undefined,
+  ) {}
+
+  add(outcome: StreamOutcome): void {
+    for (const deletion of outcome.delete) {
+      this.remaining.set(deletion, deletion.pools.length);
+      for (const pool of deletion.pools) {
+        let queue = this.pending.get(pool);
+        if (queue === undefined) this.pending.set(pool, (queue = []));
+        queue.push({ key: deletion.key, id: deletion.id, outcome, deletion });
+        if (queue.length >= BATCH_KEYS) this.flush(pool);
+      }
+    }
+  }
+
+  async finish(): Promise<void> {
+    for (const pool of [...this.pending.keys()]) this.flush(pool);
+    while (this.running.size > 0) await Promise.all(this.running.values());
+  }
+
+  private flush(name: string): void {
+    const batch = this.pending.get(name) ?? [];
+    this.pending.delete(name);
+    if (batch.length === 0) return;
+    const previous = this.running.get(name) ?? Promise.resolve();
+    const run = previous.then(() => this.deleteBatch(name, batch));
+    this.running.set(name, run);
+    void run.finally(() => {
+      if (this.running.get(name) === run) this.running.delete(name);
+    });
+  }
+
+  private async deleteBatch(name: string, batch: { key: string; id: number; outcome: StreamOutcome; deletion: PlannedDeletion }[]): Promise<void> {
+    const pool = this.storage.manager.pool(name);
+    const failedKeys = new Map<string, StorageError>();
+    if (this.signal?.aborted === true) {
+      // Interrupted before this batch started: it is not tried, and not reported as failed.
+      for (const entry of batch) entry.outcome.delete = entry.outcome.delete.filter((d) => d !== entry.deletion);
+      return;
+    }
+    try {
+      const result = await pool.deleteMany(
+        batch.map((entry) => entry.key),
+        { signal: this.signal },
+      );
+      for (const { key, error } of result.failed) failedKeys.set(key, pool.named(error, key));
+    } catch (error) {
+      for (const entry of batch) failedKeys.set(entry.key, pool.named(error, entry.key));
+    }
+    if (failedKeys.size > 0) for (const key of await this.stillThere(pool, [...failedKeys.keys()], failedKeys)) failedKeys.delete(key);
+    for (const entry of batch) {
+      const error = failedKeys.get(entry.key);
+      if (error !== undefined) {
+        entry.outcome.failed.push({ id: entry.id, key: entry.key, pool: name, error });
+        this.failed++;
+      }
+      const left = this.remaining.get(entry.deletion)! - 1;
+      this.remaining.set(entry.deletion, left);
+      // A segment is deleted once it is gone from every pool it was planned for.
+      if (left === 0 && !entry.outcome.failed.some((f) => f.key === entry.key)) {
+        entry.outcome.deleted.push(entry.deletion);
+        this.deleted++;
+      }
+    }
+  }
+
+  /**
+   * Of keys whose delete failed, those that are gone after all (returned): one listing of each
+   * folder they are in, without the interrupt signal so that an interrupted run still learns what
+   * it deleted. When that listing fails too, the keys stay failed.
+   */
+  private async stillThere(pool: StoragePool, keys: string[], errors: Map<string, StorageError>): Promise<string[]> {
+    const byFolder = new Map<string, Set<string>>();
+    for (const key of keys) {
+      const folder = key.slice(0, key.lastIndexOf('/') + 1);
+      let set = byFolder.get(folder);
+      if (set === undefined) byFolder.set(folder, (set = new Set()));
+      set.add(key);
+    }
+    const gone: string[] = [];
+    for (const [folder, wanted] of byFolder) {
+      try {
+        const present = new Set<string>();
+        for await (const info of pool.list(folder)) if (wanted.has(info.key)) present.add(info.key);
+        for (const key of wanted) if (!present.has(key)) gone.push(key);
+      } catch (error) {
+        for (const key of wanted) {
+          const first = errors.get(key)!;
+          errors.set(key, new StorageError(first.code, `${first.detail}; checking whether it was deleted failed too (${pool.named(error, folder).detail})`, { pool: pool.name, backend: pool.type, key, cause: first }));
         }
-      }),
-    ),
-  );
-  const order = pools.map((p) => p.name);
-  for (const segments of byStream.values()) for (const s of segments.values()) s.pools.sort((a, b) => order.indexOf(a) - order.indexOf(b));
-  return { byStream, failures };
+      }
+    }
+    this.storage.manager.forget(gone);
+    return gone;
+  }
 }

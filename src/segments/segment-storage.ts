@@ -28,7 +28,7 @@ export interface StreamSummary {
 
 export interface Listing<T> {
   items: T[];
-  /** Pools whose listing failed: the items are then incomplete. */
+  /** Pools whose listing failed (only with `partial: true`; otherwise the call throws): the items are then incomplete. */
   failures: PoolFailure[];
 }
 
@@ -78,6 +78,37 @@ export const SAVE_MANY_CONCURRENCY = 8;
 
 /** Playlists go first: a player told of a segment that is being deleted gets a 404. */
 const DELETE_FIRST: ReadonlySet<ParsedKey['kind']> = new Set(['master', 'playlist']);
+
+export interface ListOptions {
+  /** Only this pool. */
+  pool?: string | undefined;
+  /** Return what the pools that answered hold, with `failures`, instead of throwing when one failed. */
+  partial?: boolean | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export interface StreamsOptions extends ListOptions {
+  /** Only these streams, each from a listing of its own folder; one is yielded for each, held by a pool or not. */
+  streams?: readonly string[] | undefined;
+}
+
+/** One stream of SegmentStorage.streams(). */
+export interface StreamContents {
+  stream: string;
+  /** Its segments in id order, each with the pools holding it in priority order. */
+  segments: (SegmentInfo & { newestModified: Date })[];
+  /** Its playlists (one, in most layouts), each with the pools holding it. */
+  playlists: { key: string; pools: string[] }[];
+  /** Other objects of the stream (init files, temporary files, notes). */
+  others: number;
+  /** Pools that could not list it (partial listings only): what they hold of it is missing. */
+  failures: PoolFailure[];
+}
+
+export interface StreamListing extends AsyncIterable<StreamContents> {
+  /** Every pool whose listing failed, so far; after the loop, all of them. */
+  readonly failures: PoolFailure[];
+}
 
 export class SegmentStorage {
   readonly layout: SegmentLayout;
@@ -160,45 +191,86 @@ export class SegmentStorage {
     return { text: data.toString('utf8'), pool };
   }
 
-  /** A stream's segments, ids in numeric order (2 before 10), with the pools holding each. */
-  async listSegments(stream: string, options: { pool?: string } = {}): Promise<Listing<SegmentInfo>> {
-    const { objects, failures } = await this.manager.list(this.layout.streamPrefix(stream), options);
-    const items: SegmentInfo[] = [];
-    for (const [key, { info, pools }] of objects) {
-      const parsed = this.layout.parse(key);
-      if (parsed?.kind === 'segment' && parsed.stream === stream) {
-        items.push({ id: parsed.id, key, size: info.size, modified: info.modified, pools });
-      }
-    }
-    items.sort((a, b) => a.id - b.id);
-    return { items, failures };
+  /**
+   * Every stream (or `options.streams`), one at a time in the order of their folders' keys, each
+   * with its segments and the pools holding them: a store of millions of segments is streamed, one
+   * stream held at a time, from one listing per pool (a listing per named stream). Iterating throws
+   * when a pool's listing failed, before the first stream it could not list completely; with
+   * `partial: true` such streams are yielded with their `failures`, and `failures` after the loop
+   * names every pool that failed (it may have held streams no other pool names).
+   */
+  streams(options: StreamsOptions = {}): StreamListing {
+    const { layout } = this;
+    const sample = 'a';
+    const contiguous =
+      layout.folderPerStream && [layout.segmentKey(sample, 0), layout.playlistKey(sample), layout.initKey(sample) ?? ''].every((key) => key === '' || key.startsWith(layout.streamPrefix(sample)));
+    const listing = this.manager.listFolders(layout.root, {
+      pool: options.pool,
+      partial: options.partial,
+      signal: options.signal,
+      folders: options.streams?.map((stream) => layout.assertStream(stream)),
+      grouping: { groupOf: (key) => layout.parse(key)?.stream, folderOf: (stream) => layout.streamPrefix(stream), contiguous },
+    });
+    return {
+      get failures() {
+        return listing.failures;
+      },
+      async *[Symbol.asyncIterator]() {
+        for await (const { folder: stream, objects, failures } of listing) {
+          const contents: StreamContents = { stream, segments: [], playlists: [], others: 0, failures };
+          for (const [key, { info, pools, newestModified }] of objects) {
+            const parsed = layout.parse(key);
+            if (parsed?.kind === 'segment') contents.segments.push({ id: parsed.id, key, size: info.size, modified: info.modified, pools, newestModified });
+            else if (parsed?.kind === 'playlist') contents.playlists.push({ key, pools });
+            else contents.others++;
+          }
+          contents.segments.sort((a, b) => a.id - b.id);
+          yield contents;
+        }
+      },
+    };
   }
 
-  /** Every stream with its segment count, bytes, first and last id and pools, by name. */
-  async listStreams(options: { pool?: string } = {}): Promise<Listing<StreamSummary>> {
-    const { objects, failures } = await this.manager.list(this.layout.root, options);
-    const streams = new Map<string, StreamSummary & { poolSet: Set<string> }>();
-    for (const [key, { info, pools }] of objects) {
-      const parsed = this.layout.parse(key);
-      if (parsed === undefined) continue;
-      let summary = streams.get(parsed.stream);
-      if (summary === undefined) {
-        summary = { stream: parsed.stream, segments: 0, bytes: 0, firstId: null, lastId: null, pools: [], hasPlaylist: false, poolSet: new Set() };
-        streams.set(parsed.stream, summary);
-      }
-      if (parsed.kind === 'playlist') summary.hasPlaylist = true;
-      if (parsed.kind !== 'segment') continue;
-      summary.segments++;
-      summary.bytes += info.size;
-      summary.firstId = summary.firstId === null ? parsed.id : Math.min(summary.firstId, parsed.id);
-      summary.lastId = summary.lastId === null ? parsed.id : Math.max(summary.lastId, parsed.id);
-      for (const pool of pools) summary.poolSet.add(pool);
+  /**
+   * A stream's segments, ids in numeric order (2 before 10), with the pools holding each. Throws
+   * when a pool's listing failed, unless `partial: true`: then `failures` says which pools the
+   * items miss. `found` is false when no pool holds anything of the stream.
+   */
+  async listSegments(stream: string, options: ListOptions = {}): Promise<Listing<SegmentInfo> & { found: boolean }> {
+    const listing = this.streams({ ...options, streams: [stream] });
+    for await (const contents of listing) {
+      const found = contents.segments.length > 0 || contents.playlists.length > 0 || contents.others > 0;
+      return { items: contents.segments.map(({ newestModified: _newest, ...segment }) => segment), failures: contents.failures, found };
     }
+    return { items: [], failures: listing.failures, found: false };
+  }
+
+  /**
+   * Every stream with its segment count, bytes, first and last id and pools, by name, streamed from
+   * the listing (one stream held at a time). Throws when a pool's listing failed, unless `partial: true`.
+   */
+  async listStreams(options: ListOptions = {}): Promise<Listing<StreamSummary>> {
     const order = this.manager.pools.map((p) => p.name);
-    const items = [...streams.values()]
-      .map(({ poolSet, ...summary }) => ({ ...summary, pools: order.filter((name) => poolSet.has(name)) }))
-      .sort((a, b) => compareNames(a.stream, b.stream));
-    return { items, failures };
+    const items: StreamSummary[] = [];
+    const listing = this.streams(options);
+    for await (const { stream, segments, playlists } of listing) {
+      const pools = new Set<string>();
+      let bytes = 0;
+      for (const segment of segments) {
+        bytes += segment.size;
+        for (const pool of segment.pools) pools.add(pool);
+      }
+      items.push({
+        stream,
+        segments: segments.length,
+        bytes,
+        firstId: segments[0]?.id ?? null,
+        lastId: segments[segments.length - 1]?.id ?? null,
+        pools: order.filter((name) => pools.has(name)),
+        hasPlaylist: playlists.length > 0,
+      });
+    }
+    return { items: items.sort((a, b) => compareNames(a.stream, b.stream)), failures: listing.failures };
   }
 
   /** Removes the stream's playlist from every pool holding it (or `options.pool`). NotFound when none did. */

@@ -1,7 +1,10 @@
 // cleanup: retention that never deletes what a player may still fetch, nor anything when unsure.
 
 import * as v from 'valibot';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -65,7 +68,8 @@ describe('cleanup on local pools', () => {
     await mkdir(path.join(b, 'hls/cam1'), { recursive: true });
     await writeFile(path.join(b, 'hls/cam1/index.m3u8'), playlist([4, 5]));
     expect((await cli(['cleanup', 'cam1', '--keep', '1'], { cwd })).code).toBe(0);
-    expect(await ids(a, 'cam1')).toEqual([2, 3, 4, 5, 9]);
+    // 4 and 5 named, 2 and 3 just before them, 6 to 9 after the last entry (the live edge).
+    expect(await ids(a, 'cam1')).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
   it('deletes nothing for a stream when one pool cannot be listed, and exits 1 naming it', async () => {
@@ -207,4 +211,137 @@ describe('cleanup on S3', () => {
     expect(streams).toHaveLength(10);
     expect(streams.every((s) => s.segments === 0)).toBe(true);
   }, 120_000);
+});
+
+const bin = fileURLToPath(new URL('../../bin/flux-storage.js', import.meta.url));
+
+describe('cleanup: what protects (issue 9)', () => {
+  it('--pool a: a playlist held only by pool b still protects its segments in a', async () => {
+    const { cwd, a, b } = await twoPools();
+    await seed(a, 'cam1', range(0, 9));
+    await mkdir(path.join(b, 'hls/cam1'), { recursive: true });
+    await writeFile(path.join(b, 'hls/cam1/index.m3u8'), playlist([4, 5]));
+    const result = await cli(['cleanup', 'cam1', '--keep', '0', '--pool', 'a', '--json'], { cwd });
+    expect(result.code).toBe(0);
+    expect(await ids(a, 'cam1')).toEqual(range(2, 9));
+  });
+
+  it('the segments after the playlist\'s last entry (the live edge) survive --keep 0', async () => {
+    const { cwd, a } = await twoPools();
+    await seed(a, 'cam1', range(0, 6), [3, 4]);
+    const result = await cli(['cleanup', 'cam1', '--keep', '0', '--json'], { cwd });
+    expect(result.json()).toMatchObject({ streams: [{ deleted: [0], protected: [1, 2, 3, 4, 5, 6] }] });
+    expect(await ids(a, 'cam1')).toEqual(range(1, 6));
+  });
+
+  it('URIs inside EXT-X-MAP, EXT-X-PART, EXT-X-PRELOAD-HINT and EXT-X-RENDITION-REPORT protect', async () => {
+    const { cwd, a } = await twoPools();
+    await seed(a, 'cam1', range(0, 30));
+    const text = [
+      '#EXTM3U',
+      '#EXT-X-TARGETDURATION:2',
+      '#EXT-X-MAP:URI="segment_2.ts"',
+      '#EXTINF:2.0,',
+      'segment_20.ts',
+      '#EXT-X-PART:DURATION=0.5,URI="segment_5.ts",BYTERANGE=100@0',
+      '#EXT-X-PRELOAD-HINT:TYPE=PART,URI="segment_8.ts"',
+      '#EXT-X-RENDITION-REPORT:URI="segment_11.ts",LAST-MSN=11',
+      '',
+    ].join('\n');
+    await writeFile(path.join(a, 'hls/cam1/index.m3u8'), text);
+    const result = await cli(['cleanup', 'cam1', '--keep', '0', '--json'], { cwd });
+    expect(result.code).toBe(0);
+    // 1: the one entry's worth before the first named id (2); 21-30: after the last (20).
+    expect(await ids(a, 'cam1')).toEqual([1, 2, 5, 8, 11, 20, ...range(21, 30)]);
+  });
+
+  it('a playlist of 1,000,000 entries is read without running out of stack', async () => {
+    const { cwd, a } = await twoPools();
+    await seed(a, 'cam1', range(0, 20));
+    const lines = ['#EXTM3U', '#EXT-X-TARGETDURATION:2', '#EXT-X-MEDIA-SEQUENCE:10'];
+    for (let id = 10; id < 1_000_010; id++) lines.push('#EXTINF:2.0,', `segment_${id}.ts`);
+    await writeFile(path.join(a, 'hls/cam1/index.m3u8'), lines.join('\n'));
+    const result = await cli(['cleanup', 'cam1', '--keep', '0', '--json'], { cwd });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    // 10-20 named; the million entries' grace before the first covers 0-9.
+    expect(result.json()).toMatchObject({ streams: [{ deleted: [], protected: range(0, 20) }] });
+    expect(await ids(a, 'cam1')).toEqual(range(0, 20));
+  }, 60_000);
+});
+
+describe('cleanup output (issue 11)', () => {
+  it('--dry-run prints each stream\'s ranges wrapped to lines of at most 100 columns', async () => {
+    const { cwd, a } = await twoPools();
+    const odd = range(0, 1999).filter((id) => id % 2 === 0);
+    await seed(a, 'cam1', [...odd, 5000]);
+    const result = await cli(['cleanup', 'cam1', '--keep', '1', '--dry-run'], { cwd });
+    expect(result.code).toBe(0);
+    const lines = result.stdout.split('\n');
+    expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(100);
+    const plan = lines.filter((l) => l.startsWith('would delete') || l.startsWith('    '));
+    expect(plan.length).toBeGreaterThan(10);
+    expect(plan[0]).toMatch(/^would delete cam1 segments 0, 2, 4,/);
+    expect(plan[plan.length - 1]).toMatch(/1998 from a$/);
+    const listed = plan.join(' ').replace(/^would delete cam1 segments | from a$/g, '').split(/,\s*/).map(Number);
+    expect(listed).toEqual(odd);
+    expect(await ids(a, 'cam1')).toEqual([...odd, 5000]);
+  });
+
+  it('shows a spinner with progress in a terminal, and nothing of it with --quiet', async () => {
+    const { cwd, a } = await twoPools();
+    for (let s = 0; s < 20; s++) await seed(a, `cam${s}`, range(0, 49));
+    const run = (extra: string): string =>
+      // A pseudo-terminal of a real size (script's own has 0 columns, which no terminal has).
+      execFileSync('script', ['-qec', `stty cols 100 rows 40; ${process.execPath} ${bin} cleanup --all --keep 5 ${extra}`, '/dev/null'], { cwd, env: { PATH: process.env.PATH, TERM: 'xterm' }, encoding: 'utf8', maxBuffer: 64 << 20 });
+    const shown = run('');
+    expect(shown).toMatch(/cleanup: (listing|\d+ streams planned)/);
+    expect(shown).toMatch(/cam19/); // the table at the end
+    for (let s = 0; s < 20; s++) await seed(a, `cam${s}`, range(0, 49));
+    const quiet = run('--quiet');
+    expect(quiet).not.toMatch(/cleanup:/);
+    expect(quiet.trim()).toBe('');
+  }, 60_000);
+
+  it('prints a progress line every few seconds when stderr is not a terminal', async () => {
+    // A pool whose server accepts connections and never answers: the listing waits for its deadline.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      const cwd = await workdir({
+        pools: [{ name: 'silent', timeoutMs: 7000, retries: 0, backend: { type: 'oss', endpoint: `http://127.0.0.1:${port}`, bucket: 'silent-bucket', accessKeyId: 'k', accessKeySecret: 's' } }],
+      });
+      const started = Date.now();
+      const result = await cli(['cleanup', '--all', '--keep', '5'], { cwd });
+      expect(Date.now() - started).toBeLessThan(30_000);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/^cleanup: listing…$/m);
+      const quiet = await cli(['cleanup', '--all', '--keep', '5', '--quiet'], { cwd });
+      expect(quiet.stderr).not.toMatch(/cleanup: listing/);
+    } finally {
+      silent.close();
+    }
+  }, 60_000);
+});
+
+describe('ls of one stream (issue 11)', () => {
+  it('ends with a footer (segments, bytes, first and last id, gaps), takes --limit and --tail, and exits 3 for an unknown stream', async () => {
+    const { cwd, a } = await twoPools();
+    await seed(a, 'cam1', [...range(1, 10), ...range(15, 20), 30]);
+    const all = await cli(['ls', 'cam1'], { cwd });
+    expect(all.code).toBe(0);
+    expect(all.stdout).toMatch(/17 segments, 161 B, ids 1-30, 2 gaps \(13 ids missing\)/);
+    const tail = await cli(['ls', 'cam1', '--tail', '2'], { cwd });
+    expect(tail.stdout).toMatch(/│\s+20 │/);
+    expect(tail.stdout).toMatch(/│\s+30 │/);
+    expect(tail.stdout).not.toMatch(/│\s+19 │/);
+    expect(tail.stdout).toMatch(/showing last 2 of 17 segments/);
+    const limit = await cli(['ls', 'cam1', '--limit', '3', '--json'], { cwd });
+    expect(limit.json<{ segments: { id: number }[]; summary: { segments: number; gaps: number } }>()).toMatchObject({ segments: [{ id: 1 }, { id: 2 }, { id: 3 }], summary: { segments: 17, gaps: 2 } });
+    const unknown = await cli(['ls', 'cam9'], { cwd });
+    expect(unknown.code).toBe(3);
+    expect(unknown.stdout).toBe('');
+    expect(unknown.stderr).toMatch(/no pool holds a stream named "cam9"/);
+  });
 });

@@ -5,9 +5,11 @@ import type ms from 'ms';
 import { requireCommonJs } from '../../commonjs.js';
 import { StorageError } from '../../errors.js';
 import { assertStreamName } from '../../segments/layout.js';
-import type { RetentionPlan, RetentionResult } from '../../segments/retention.js';
+import type { RetentionProgress, RetentionResult } from '../../segments/retention.js';
+import { parseShard, type Shard } from '../../segments/shard.js';
 import type { CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
+import { countOf, formatCount } from '../output.js';
 import type { Program } from '../program.js';
 
 interface CleanupOptions {
@@ -17,6 +19,7 @@ interface CleanupOptions {
   maxDelete?: number;
   pool?: string;
   minAge?: number;
+  shard?: Shard;
 }
 
 export function parseWholeNumber(value: string): number {
@@ -34,13 +37,19 @@ function groupByPools(planned: { id: number; pools: string[] }[]): Map<string, n
   const groups = new Map<string, number[]>();
   for (const p of planned) {
     const key = p.pools.join(', ');
-    groups.set(key, [...(groups.get(key) ?? []), p.id]);
+    let ids = groups.get(key);
+    if (ids === undefined) groups.set(key, (ids = []));
+    ids.push(p.id);
   }
   return groups;
 }
 
 /** Sorted ids as ranges: 1-5, 8, 10-12. */
 export function idRanges(ids: readonly number[]): string {
+  return rangeParts(ids).join(', ');
+}
+
+function rangeParts(ids: readonly number[]): string[] {
   const parts: string[] = [];
   for (let i = 0; i < ids.length; ) {
     let j = i;
@@ -48,49 +57,70 @@ export function idRanges(ids: readonly number[]): string {
     parts.push(j === i ? `${ids[i]}` : `${ids[i]}-${ids[j]}`);
     i = j + 1;
   }
-  return parts.join(', ');
+  return parts;
 }
 
-async function render(ctx: CommandContext, plan: RetentionPlan, result: RetentionResult | undefined, dryRun: boolean): Promise<void> {
-  const streams = (result?.streams ?? plan.streams.map((s) => ({ ...s, deleted: [], failed: [] }))).map((s) => ({
-    stream: s.stream,
-    kept: s.kept.length,
-    protected: s.protected.length,
-    deleted: dryRun ? 0 : s.deleted.length,
-    planned: s.delete.map((d) => ({ id: d.id, pools: d.pools })),
-    deletedIds: s.deleted.map((d) => d.id),
-    failed: s.failed.map((f) => ({ id: f.id, pool: f.pool, error: f.error })),
-    listingFailed: s.failures,
-    keptIds: s.kept,
-    protectedIds: s.protected,
-  }));
-  for (const f of plan.failures) ctx.out.error(`listing failed, nothing deleted for the streams it holds: ${f.error.message}`);
-  for (const s of streams) for (const f of s.listingFailed) if (!plan.failures.includes(f)) ctx.out.error(`stream ${s.stream}: nothing deleted: ${f.error.message}`);
-  for (const s of streams) for (const f of s.failed) ctx.out.error(`stream ${s.stream}: segment ${f.id} not deleted from ${f.pool}: ${f.error.message}`);
+/** `head` and the ranges, wrapped at `width` columns, continuation lines indented. */
+export function wrapRanges(head: string, ids: readonly number[], width: number): string {
+  const indent = '    ';
+  const lines: string[] = [];
+  let line = head;
+  for (const [index, part] of rangeParts(ids).entries()) {
+    const piece = index === 0 ? ` ${part}` : `, ${part}`;
+    if (line.length + piece.length > width && line.trim() !== '' && line !== head) {
+      lines.push(`${line},`);
+      line = `${indent}${part}`;
+    } else line += piece;
+  }
+  lines.push(line);
+  return lines.join('\n');
+}
+
+function describeProgress(p: RetentionProgress, dryRun: boolean): string {
+  return dryRun
+    ? `cleanup (dry run): ${formatCount(p.streams)} streams planned, ${formatCount(p.planned)} segments would be deleted`
+    : `cleanup: ${formatCount(p.streams)} streams planned, ${formatCount(p.deleted)} of ${formatCount(p.planned)} segments deleted, ${formatCount(p.failed)} failed`;
+}
+
+async function render(ctx: CommandContext, result: RetentionResult, dryRun: boolean): Promise<void> {
+  const streamFailures = result.streams.flatMap((s) => s.failures.filter((f) => !result.failures.includes(f)).map((f) => ({ stream: s.stream, failure: f })));
+  for (const f of result.failures) ctx.out.error(`listing failed, nothing deleted for the streams it holds: ${f.error.message}`);
+  for (const { stream, failure } of streamFailures) ctx.out.error(`stream ${stream}: nothing deleted: ${failure.error.message}`);
+  ctx.out.errorsByCause(
+    result.streams.flatMap((s) => s.failed.map((f) => ({ item: `${s.stream}/${f.id}`, error: f.error }))),
+    (count, pool) => `${countOf(count, 'segment')} not deleted${pool === undefined ? '' : ` from ${pool}`}`,
+  );
   if (ctx.out.json) {
     return ctx.out.printJson({
       dryRun,
-      streams: streams.map((s) => ({
+      interrupted: result.interrupted,
+      streams: result.streams.map((s) => ({
         stream: s.stream,
-        kept: s.keptIds,
-        protected: s.protectedIds,
-        ...(dryRun ? { planned: s.planned } : { deleted: s.deletedIds }),
-        failed: s.failed,
-        listingFailed: s.listingFailed,
+        kept: s.kept,
+        protected: s.protected,
+        ...(dryRun ? { planned: s.delete.map((d) => ({ id: d.id, pools: d.pools })) } : { deleted: s.deleted.map((d) => d.id) }),
+        failed: s.failed.map((f) => ({ id: f.id, pool: f.pool, error: f.error })),
+        listingFailed: s.failures,
       })),
-      failures: plan.failures,
+      failures: result.failures,
     });
   }
   const trouble = ctx.exitCode !== EXIT.ok;
   if (ctx.out.quiet && !trouble) return;
+  const width = Math.max(40, (ctx.io.stdout as { columns?: number }).columns ?? 100);
   if (dryRun) {
-    for (const s of streams) {
-      for (const [pools, ids] of groupByPools(s.planned)) ctx.out.print(`would delete ${s.stream} segments ${idRanges(ids)} from ${pools}`);
+    for (const s of result.streams) {
+      for (const [pools, ids] of groupByPools(s.delete)) ctx.out.print(wrapRanges(`would delete ${s.stream} segments`, ids, width - ` from ${pools}`.length) + ` from ${pools}`);
     }
+  }
+  if (result.interrupted) {
+    const deleted = result.streams.reduce((n, s) => n + s.deleted.length, 0);
+    ctx.out.alert(`interrupted: ${countOf(deleted, 'segment')} deleted before the stop; re-run the same command to finish`);
+    for (const s of result.streams) if (s.deleted.length > 0) ctx.out.print(wrapRanges(`deleted ${s.stream} segments`, s.deleted.map((d) => d.id).sort((a, b) => a - b), width));
   }
   await ctx.out.table(
     ['STREAM', 'KEPT', 'PROTECTED', dryRun ? 'WOULD DELETE' : 'DELETED', 'FAILED'],
-    streams.map((s) => [s.stream, s.kept, s.protected, dryRun ? s.planned.length : s.deleted, s.failed.length + (s.listingFailed.length > 0 ? s.listingFailed.length : 0)]),
+    result.streams.map((s) => [s.stream, s.kept.length, s.protected.length, dryRun ? s.delete.length : s.deleted.length, s.failed.length + s.failures.length]),
     ['left', 'right', 'right', 'right', 'right'],
   );
 }
@@ -100,25 +130,47 @@ async function cleanup(ctx: CommandContext, streams: string[], options: CleanupO
     throw new StorageError('InvalidArgument', streams.length === 0 ? 'name the streams to clean, or give --all for every stream' : 'give either stream names or --all, not both');
   }
   streams.forEach(assertStreamName);
-  const storage = await ctx.storage({ pool: options.pool });
+  // Every pool: --pool limits what is deleted, never what protects (playlists in any pool).
+  const storage = await ctx.storage();
+  if (options.pool !== undefined) storage.manager.pool(options.pool);
   // Imported here, not at the top: every other command (and --help) starts faster without it.
-  const { executeRetention, planRetention } = await import('../../segments/retention.js');
-  const plan = await planRetention(storage, {
-    keepNewest: options.keep,
-    streams: options.all === true ? undefined : streams,
-    pool: options.pool,
-    minAgeMs: options.minAge,
-  });
-  const unsure = plan.failures.length > 0 || plan.streams.some((s) => s.failures.length > 0);
-  if (unsure) ctx.fail(EXIT.failed);
-  if (options.maxDelete !== undefined && plan.deleteCount > options.maxDelete) {
-    ctx.fail(EXIT.failed);
-    throw new StorageError('QuotaExceeded', `the plan deletes ${plan.deleteCount} segments, more than --max-delete ${options.maxDelete}: nothing was deleted (check with --dry-run)`);
+  const { runRetention } = await import('../../segments/retention.js');
+  const dryRun = options.dryRun === true;
+  ctx.io.claimInterrupts?.();
+  const progress = await ctx.out.progress(dryRun ? 'cleanup (dry run): listing…' : 'cleanup: listing…');
+  let result: RetentionResult;
+  try {
+    result = await runRetention(storage, {
+      keepNewest: options.keep,
+      streams: options.all === true ? undefined : streams,
+      pool: options.pool,
+      minAgeMs: options.minAge,
+      shard: options.shard,
+      dryRun,
+      maxDelete: options.maxDelete,
+      signal: ctx.io.signal,
+      onProgress: (p) => progress.update(describeProgress(p, dryRun)),
+    });
+  } finally {
+    progress.stop();
   }
-  if (options.dryRun === true) return await render(ctx, plan, undefined, true);
-  const result = await executeRetention(storage, plan);
+  const unsure = result.failures.length > 0 || result.streams.some((s) => s.failures.length > 0);
+  if (unsure) ctx.fail(EXIT.failed);
+  if (result.refused) {
+    ctx.fail(EXIT.failed);
+    throw new StorageError('QuotaExceeded', `the plan deletes ${result.planned} segments, more than --max-delete ${options.maxDelete}: nothing was deleted (check with --dry-run)`);
+  }
   if (result.streams.some((s) => s.failed.length > 0)) ctx.fail(EXIT.failed);
-  await render(ctx, plan, result, false);
+  if (result.interrupted) ctx.fail(EXIT.interrupted);
+  await render(ctx, result, dryRun);
+}
+
+function parseShardOption(value: string): Shard {
+  try {
+    return parseShard(value);
+  } catch (error) {
+    throw new InvalidArgumentError(error instanceof Error ? error.message.replace(/^--shard "[^"]*": /, '') : String(error));
+  }
 }
 
 export function registerCleanup(program: Program): void {
@@ -131,16 +183,20 @@ export function registerCleanup(program: Program): void {
     .option('--dry-run', 'print the exact plan and delete nothing')
     .option('--max-delete <n>', 'refuse the whole run if it would delete more than n segments', parseWholeNumber)
     .option('--min-age <duration>', 'never delete a segment modified more recently (90s, 10m, 2h)', parseDuration)
-    .option('--pool <name>', 'clean this pool only')
+    .option('--pool <name>', 'delete from this pool only (playlists in every pool still protect)')
+    .option('--shard <K/N>', 'only the streams whose name hashes to shard K of N (one cron host each)', parseShardOption)
     .addHelpText(
       'after',
       `
-Segments named by the stream's playlist, and as many just before its first entry, are never deleted.
-Nothing is deleted for a stream when any pool's listing of it fails (exit 1).
+Never deleted: segments named by a playlist in any pool (URI lines and URI="..." of tags such as
+EXT-X-MAP, EXT-X-PART, EXT-X-PRELOAD-HINT), as many just before its first entry, and every segment
+after its last (the live edge), with --keep 0 too. Nothing is deleted for a stream when any pool's
+listing or playlist of it fails (exit 1). Ctrl-C stops, reports what was deleted, and exits 130.
 
 Examples:
   flux-storage cleanup --all --keep 30 --dry-run
-  */5 * * * * flux-storage -c /etc/flux/storage.config.json cleanup --all --keep 30 --min-age 10m --max-delete 5000 --quiet`,
+  */5 * * * * flux-storage -c /etc/flux/storage.config.json cleanup --all --keep 30 --min-age 10m --max-delete 5000 --quiet
+  */5 * * * * flux-storage -c /etc/flux/storage.config.json cleanup --all --keep 30 --shard 2/3 --quiet   (host 2 of 3)`,
     )
     .action(program.action(cleanup));
 }

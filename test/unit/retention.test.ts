@@ -1,0 +1,96 @@
+// Retention and the per-stream listing through the library, on real local pools: a batch delete
+// that fails after deleting reports the truth, and the listing holds one stream at a time.
+
+import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { LocalBackend } from '../../src/backends/local/index.js';
+import type { StorageBackend } from '../../src/backends/types.js';
+import { StorageError } from '../../src/errors.js';
+import { StorageManager } from '../../src/pool/manager.js';
+import { POOL_DEFAULTS } from '../../src/pool/pool.js';
+import { runRetention } from '../../src/segments/retention.js';
+import { SegmentStorage } from '../../src/segments/segment-storage.js';
+
+async function localRoot(streams: number, perStream: number): Promise<string> {
+  const root = await mkdtemp(path.join(tmpdir(), 'flux-retention-'));
+  for (let s = 0; s < streams; s++) {
+    const dir = path.join(root, 'hls', `cam${String(s).padStart(3, '0')}`);
+    await mkdir(dir, { recursive: true });
+    await Promise.all(Array.from({ length: perStream }, (_, id) => writeFile(path.join(dir, `segment_${id}.ts`), `segment ${id}`)));
+  }
+  return root;
+}
+
+function storageOver(backend: StorageBackend): SegmentStorage {
+  return new SegmentStorage(StorageManager.fromBackends([[{ ...POOL_DEFAULTS, name: 'disk', retries: 0 }, backend]]));
+}
+
+describe('retention through the library', () => {
+  it('a batch delete that fails after deleting some keys reports those as deleted, the rest as failed', async () => {
+    const root = await localRoot(1, 40);
+    const local = new LocalBackend({ type: 'local', root, fsync: false, concurrency: 8 });
+    // A real backend whose batch deletes half the keys, then fails the way a timed-out request does.
+    const flaky: StorageBackend = Object.create(local) as StorageBackend;
+    flaky.deleteMany = async (keys) => {
+      await local.deleteMany(keys.slice(0, Math.floor(keys.length / 2)));
+      throw new StorageError('Timeout', 'deleteMany did not answer within 15000 ms');
+    };
+    const result = await runRetention(storageOver(flaky), { keepNewest: 10 });
+    const [stream] = result.streams;
+    expect(stream!.deleted.map((d) => d.id)).toEqual(Array.from({ length: 15 }, (_, i) => i));
+    expect(stream!.failed.map((f) => f.id)).toEqual(Array.from({ length: 15 }, (_, i) => 15 + i));
+    expect(stream!.failed[0]!.error.code).toBe('Timeout');
+    const left = (await readdir(path.join(root, 'hls/cam000'))).length;
+    expect(left).toBe(25);
+  });
+
+  it('the per-stream listing yields the first stream before the later streams are listed', async () => {
+    const streams = 60;
+    const perStream = 5;
+    const root = await localRoot(streams, perStream);
+    const local = new LocalBackend({ type: 'local', root, fsync: false, concurrency: 8 });
+    let listed = 0;
+    const counting: StorageBackend = Object.create(local) as StorageBackend;
+    counting.list = (prefix, options) => ({
+      async *[Symbol.asyncIterator]() {
+        for await (const info of local.list(prefix, options)) {
+          listed++;
+          yield info;
+        }
+      },
+    });
+    const storage = storageOver(counting);
+    const seenAtYield: number[] = [];
+    const names: string[] = [];
+    for await (const stream of storage.streams()) {
+      seenAtYield.push(listed);
+      names.push(stream.stream);
+      expect(stream.segments).toHaveLength(perStream);
+    }
+    expect(names).toHaveLength(streams);
+    expect(names).toEqual([...names].sort());
+    // When stream k is handed out, at most its objects and the first of the next have been listed.
+    seenAtYield.forEach((count, k) => expect(count).toBeLessThanOrEqual((k + 1) * perStream + 1));
+    expect(listed).toBe(streams * perStream);
+  });
+
+  it('an incomplete listing throws unless partial results are asked for', async () => {
+    const good = new LocalBackend({ type: 'local', root: await localRoot(2, 3), fsync: false, concurrency: 8 });
+    const brokenRoot = path.join(await mkdtemp(path.join(tmpdir(), 'flux-broken-')), 'file');
+    await writeFile(brokenRoot, 'a pool root that is a file: its listing fails');
+    const broken = new LocalBackend({ type: 'local', root: brokenRoot, fsync: false, concurrency: 8 });
+    const storage = new SegmentStorage(
+      StorageManager.fromBackends([
+        [{ ...POOL_DEFAULTS, name: 'good', retries: 0 }, good],
+        [{ ...POOL_DEFAULTS, name: 'broken', priority: 2, retries: 0 }, broken],
+      ]),
+    );
+    await expect(storage.listStreams()).rejects.toThrow(/listing of hls\/ is incomplete.*broken/);
+    await expect(storage.listSegments('cam000')).rejects.toThrow(/incomplete/);
+    const partial = await storage.listStreams({ partial: true });
+    expect(partial.items.map((s) => s.stream)).toEqual(['cam000', 'cam001']);
+    expect(partial.failures.map((f) => f.pool)).toEqual(['broken']);
+  });
+});
