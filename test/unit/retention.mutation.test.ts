@@ -9,10 +9,16 @@ import { describe, expect, it } from 'vitest';
 import { LocalBackend } from '../../src/backends/local/index.js';
 import { StorageManager } from '../../src/pool/manager.js';
 import { POOL_DEFAULTS } from '../../src/pool/pool.js';
-import { executeRetention, planRetention } from '../../src/segments/retention.js';
+import { runRetention, type RetentionOptions } from '../../src/segments/retention.js';
 import { SegmentStorage } from '../../src/segments/segment-storage.js';
 
 const NOW = new Date('2026-06-01T12:00:00Z');
+
+/** The plan alone (a dry run), with its count of deletions. */
+async function planRetention(segments: SegmentStorage, options: RetentionOptions) {
+  const result = await runRetention(segments, { ...options, dryRun: true });
+  return { ...result, deleteCount: result.planned };
+}
 
 async function storage(pools = ['p1', 'p2']): Promise<{ segments: SegmentStorage; dirs: string[] }> {
   const dirs = await Promise.all(pools.map(() => mkdtemp(path.join(tmpdir(), 'flux-ret-'))));
@@ -90,13 +96,12 @@ describe('planRetention', () => {
   });
 });
 
-describe('executeRetention', () => {
+describe('runRetention', () => {
   it('deletes each planned segment from every pool holding it, and nothing else', async () => {
     const { segments, dirs } = await storage();
     await seed(dirs[0]!, 'cam1', [1, 2, 3]);
     await seed(dirs[1]!, 'cam1', [1, 3]);
-    const plan = await planRetention(segments, { keepNewest: 1, now: NOW });
-    const result = await executeRetention(segments, plan);
+    const result = await runRetention(segments, { keepNewest: 1, now: NOW });
     expect(result.streams[0]).toMatchObject({ stream: 'cam1', failed: [] });
     expect(result.streams[0]?.deleted.map((d) => [d.id, d.pools])).toEqual([[1, ['p1', 'p2']], [2, ['p1']]]);
     const left = async (dir: string) => (await readdir(path.join(dir, 'hls/cam1'))).sort();
