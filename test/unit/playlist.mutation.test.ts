@@ -3,7 +3,11 @@
 // lines, lines that name something else, and ids beyond what a number holds exactly.
 
 import { describe, expect, it } from 'vitest';
-import { parsePlaylist, protectedByPlaylist } from '../../src/segments/playlist.js';
+import { SegmentLayout } from '../../src/segments/layout.js';
+import { playlistReferences, protectedByPlaylist } from '../../src/segments/playlist.js';
+
+const parsePlaylist = (text: string) => playlistReferences(text, new SegmentLayout(), 'cam1', 'hls/cam1/index.m3u8');
+const protectedAmong = (playlist: { ids: number[]; entries: number }, listed: number[]) => listed.filter(protectedByPlaylist(playlist, listed));
 
 describe('parsePlaylist', () => {
   it('names a segment by its whole URI line, with a query or fragment, whitespace around it ignored', () => {
@@ -19,10 +23,10 @@ describe('parsePlaylist', () => {
 
 describe('protectedByPlaylist', () => {
   it('an empty playlist protects nothing', () => {
-    expect([...protectedByPlaylist({ ids: [] }, [1, 2, 3])]).toEqual([]);
+    expect(protectedAmong({ ids: [], entries: 0 }, [1, 2, 3])).toEqual([]);
   });
 
-  it('protects its entries and exactly as many listed ids just before the first', () => {
-    expect([...protectedByPlaylist({ ids: [10, 11] }, [1, 2, 7, 8, 9, 10, 11, 12])].sort((a, b) => a - b)).toEqual([8, 9, 10, 11]);
+  it('protects its entries, exactly as many listed ids just before the first, and every id after the last', () => {
+    expect(protectedAmong({ ids: [10, 11], entries: 2 }, [1, 2, 7, 8, 9, 10, 11, 12])).toEqual([8, 9, 10, 11, 12]);
   });
 });
