@@ -11,7 +11,7 @@ export const EXIT = {
   usage: 2,
   /** `get` or `rm` of a segment that no pool holds. */
   notFound: 3,
-  /** Interrupted by Ctrl-C (after in-flight work finished and the summary was printed). */
+  /** Interrupted by Ctrl-C, SIGTERM or SIGHUP (calls in flight aborted; migrate prints its summary first). */
   interrupted: 130,
 } as const;
 

@@ -84,6 +84,8 @@ export interface MigrateSummary extends MigrateProgress {
   dryRun: boolean;
   /** Dry runs only: per stream (by name), and the keys when keepPlannedKeys asked for them. */
   plan?: { streams: StreamPlan[]; keys?: string[] } | undefined;
+  /** Streams asked for (`streams`) of which the source listed nothing: a typo, or a stream elsewhere. */
+  unknownStreams: string[];
 }
 
 const PROGRESS_EVERY_MS = 250;
@@ -215,6 +217,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateSummary> 
 
   const slots = new Slots(options.concurrency);
   const playlists: ObjectInfo[] = [];
+  const seenStreams = new Set<string>();
   const progressTimer = setInterval(() => report(true), PROGRESS_EVERY_MS);
   progressTimer.unref();
   try {
@@ -223,6 +226,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateSummary> 
       try {
         for await (const info of from.list(prefix)) {
           if (!wanted(info)) continue;
+          if (streams !== undefined) seenStreams.add(layout.parse(info.key)?.stream ?? '');
           state.listed++;
           listedBytes += info.size;
           // Playlists go last, so a player of the destination never sees one that names a missing segment.
@@ -268,6 +272,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateSummary> 
     ...state,
     elapsedMs,
     planned: state.listed,
+    unknownStreams: streams === undefined || options.signal?.aborted === true || failures.some((f) => f.stage === 'list') ? [] : streams.filter((s) => !seenStreams.has(s)),
     failures,
     rate: elapsedMs > 0 ? state.bytes / (elapsedMs / 1000) : 0,
     interrupted: options.signal?.aborted === true,

@@ -241,6 +241,18 @@ describe('migrate between local pools', () => {
     expect((await cli(['migrate', '--from', 'a', '--to', 'b', '--checksum', '--json'], { cwd })).json()).toMatchObject({ skipped: 1, copied: 0 });
   });
 
+  it('--stream of a stream the source does not hold is reported on stderr with exit 3; the others are copied', async () => {
+    const { cwd, a, b } = await setup();
+    await mkdir(path.join(a, 'hls/cam1'), { recursive: true });
+    await writeFile(path.join(a, 'hls/cam1/segment_1.ts'), 'AAAA');
+    const result = await cli(['migrate', '--from', 'a', '--to', 'b', '--stream', 'cam1', 'cma1', '--json'], { cwd });
+    expect(result.code).toBe(3);
+    expect(result.stderr).toMatch(/stream "cma1": pool "a" holds nothing of it/);
+    expect(result.json()).toMatchObject({ copied: 1, unknownStreams: ['cma1'] });
+    expect(await readFile(path.join(b, 'hls/cam1/segment_1.ts'), 'utf8')).toBe('AAAA');
+    expect((await cli(['migrate', '--from', 'a', '--to', 'b', '--stream', 'cam1', '--json'], { cwd })).code).toBe(0);
+  });
+
   it('after SIGKILL, temporary files at a local destination are swept by the next run and never listed', async () => {
     const { cwd, a, b } = await setup();
     const sourceDir = path.join(a, 'hls/cam1');

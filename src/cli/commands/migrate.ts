@@ -69,6 +69,7 @@ async function render(ctx: CommandContext, summary: MigrateSummary, from: string
     durationMs: Math.round(summary.elapsedMs),
     bytesPerSecond: Math.round(summary.rate),
     ...(summary.plan === undefined ? {} : { plan: summary.plan }),
+    unknownStreams: summary.unknownStreams,
     failures: summary.failures.map((f) => ({ key: f.key, stage: f.stage, error: f.error })),
   };
   for (const stage of Object.keys(FAILURE_HEADS) as MigrateStage[]) {
@@ -91,7 +92,7 @@ async function render(ctx: CommandContext, summary: MigrateSummary, from: string
     ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
   );
   if (summary.dryRun) ctx.out.notice('dry run: nothing was copied or deleted (--json lists the keys that would be copied)');
-  if (summary.interrupted) ctx.out.notice('interrupted: in-flight copies finished; re-run the same command to complete the migration');
+  if (summary.interrupted) ctx.out.notice('interrupted: copies in flight were stopped, and no source of an unproven copy was deleted; re-run the same command to complete the migration');
 }
 
 async function migrateCommand(ctx: CommandContext, options: MigrateCliOptions): Promise<void> {
@@ -128,6 +129,10 @@ async function migrateCommand(ctx: CommandContext, options: MigrateCliOptions): 
   }
   if (summary.failed > 0) ctx.fail(EXIT.failed);
   if (summary.interrupted) ctx.fail(EXIT.interrupted);
+  for (const stream of summary.unknownStreams) {
+    ctx.out.error(`stream ${JSON.stringify(stream)}: pool "${options.from}" holds nothing of it (check the name with "flux-storage ls --pool ${options.from}")`);
+    ctx.fail(EXIT.notFound);
+  }
   await render(ctx, summary, options.from, options.to, shard);
 }
 
@@ -150,7 +155,7 @@ export function registerMigrate(program: Program): void {
 An object is skipped only when the destination holds the same bytes (same md5, or the same content
 read from both sides), so an interrupted run is finished by running it again. With --delete-source
 a source object is deleted only once its copy is proven identical. Two pools that reach one store
-are refused (exit 2). Ctrl-C lets in-flight copies finish, then exits 130.
+are refused (exit 2). Ctrl-C (or SIGTERM, SIGHUP) stops the copies in flight, prints the summary, and exits 130; re-run to finish.
 
 Examples:
   flux-storage migrate --from ssd --to s3 --dry-run
