@@ -2,6 +2,7 @@
 // any is written, empty inputs refused, a pool whose root is missing reported and never created.
 
 import { execFile } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -179,4 +180,45 @@ describe('a stream folder that is a symlink, through every command', () => {
     expect(await readFile(path.join(outside, 'cam9/segment_1.ts'), 'utf8')).toBe('outside bytes');
     expect(await readdir(path.join(outside, 'cam9'))).toEqual(['segment_1.ts']);
   });
+});
+
+describe('put shows progress like migrate and cleanup (issue 11)', () => {
+  it('a spinner with counts in a terminal, nothing of it with --quiet', async () => {
+    const cwd = await workdir({ pools: [{ name: 'ssd', backend: { type: 'local', root: './ssd', createRoot: true } }] });
+    const files = Array.from({ length: 300 }, (_, i) => `segment_${i}.ts`);
+    await Promise.all(files.map((f) => writeFile(path.join(cwd, f), Buffer.alloc(188, 0x47))));
+    const run = (extra: string): Promise<string> =>
+      promisify(execFile)('script', ['-qec', `stty cols 100 rows 40; ${quote(process.execPath)} ${quote(BIN)} put cam1 ${files.join(' ')} ${extra}`, '/dev/null'], {
+        cwd,
+        env: { PATH: process.env.PATH, TERM: 'xterm' },
+        maxBuffer: 64 << 20,
+      }).then((r) => r.stdout);
+    expect(await run('')).toMatch(/put cam1: (storing 300 files|\d+ of 300 files stored)/);
+    const quiet = await run('--quiet');
+    expect(quiet).not.toMatch(/put cam1:/);
+    expect(quiet.trim()).toBe('');
+  }, 60_000);
+
+  it('a line every few seconds when stderr is not a terminal', async () => {
+    // The first pool accepts connections and never answers: the write waits out its 7 s deadline.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (silent.address() as AddressInfo).port;
+      const cwd = await workdir({
+        pools: [
+          { name: 'silent', priority: 1, timeoutMs: 7000, retries: 0, backend: { type: 'oss', endpoint: `http://127.0.0.1:${port}`, bucket: 'silent-bucket', accessKeyId: 'k', accessKeySecret: 's' } },
+          { name: 'ssd', priority: 2, backend: { type: 'local', root: './ssd', createRoot: true } },
+        ],
+      });
+      await writeFile(path.join(cwd, 'segment_1.ts'), Buffer.alloc(188, 0x47));
+      const result = await cli(['put', 'cam1', 'segment_1.ts'], { cwd });
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stderr).toMatch(/^put cam1: storing 1 file…$/m);
+      const quiet = await cli(['put', 'cam1', 'segment_1.ts', '--quiet'], { cwd });
+      expect(quiet.stderr).not.toMatch(/put cam1:/);
+    } finally {
+      silent.close();
+    }
+  }, 60_000);
 });

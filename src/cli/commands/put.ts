@@ -12,7 +12,7 @@ import { assertStreamName, parseSegmentId } from '../../segments/layout.js';
 import type { SaveItem, SaveResult } from '../../segments/segment-storage.js';
 import type { CommandContext } from '../context.js';
 import { EXIT, exitCodeFor } from '../exit-codes.js';
-import { countOf, formatBytes } from '../output.js';
+import { countOf, formatBytes, formatCount } from '../output.js';
 import type { Program } from '../program.js';
 
 interface PutOptions {
@@ -140,7 +140,20 @@ async function put(ctx: CommandContext, stream: string, files: string[], options
     }
     for (const stale of saved.staleCopies) ctx.out.warn(`${stale.error.message}; until it is removed (rm with --pool ${stale.pool}), a read may return the older bytes`);
   };
-  const saved = await storage.saveMany(stream, items, { pool: options.pool, concurrency: PUT_CONCURRENCY, onSaved: warn });
+  // Progress as migrate and cleanup show it: a spinner on a terminal, a line every few seconds
+  // otherwise, nothing with --quiet.
+  const progress = await ctx.out.progress(`put ${stream}: storing ${countOf(items.length, 'file')}…`);
+  let stored = 0;
+  let storedBytes = 0;
+  const onSaved = (result: SaveResult): void => {
+    if (result.error === null) {
+      stored++;
+      storedBytes += result.size;
+    }
+    progress.update(`put ${stream}: ${formatCount(stored)} of ${countOf(items.length, 'file')} stored (${formatBytes(storedBytes)})`);
+    warn(result);
+  };
+  const saved = await storage.saveMany(stream, items, { pool: options.pool, concurrency: PUT_CONCURRENCY, onSaved }).finally(() => progress.stop());
   // A refusal of the request itself (--pool naming a read-only pool) that left everything unstored
   // is a usage error (exit 2: nothing changed); any other failure, or one after something was
   // stored, exits 1.
