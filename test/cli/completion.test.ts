@@ -36,8 +36,8 @@ describe('completion', () => {
       ['flux-storage', '--qu'],
     ]);
     expect(registered).toBe('complete -o default -F _flux_storage flux-storage');
-    expect(replies[0]!.split(' ')).toEqual(expect.arrayContaining(['put', 'get', 'ls', 'rm', 'pools', 'cleanup', 'migrate', 'purge', 'completion']));
-    expect(replies.slice(1)).toEqual(['put pools purge', 'status', '--pool', '--playlist', '--delete-source', '--quiet']);
+    expect(replies[0]!.split(' ')).toEqual(expect.arrayContaining(['put', 'get', 'ls', 'rm', 'pools', 'cleanup', 'migrate', 'purge', 'verify', 'du', 'playlist', 'serve', 'completion']));
+    expect(replies.slice(1)).toEqual(['put pools purge playlist', 'status', '--pool', '--playlist', '--delete-source', '--quiet']);
   });
 
   it('zsh and fish scripts name every command and option; an unknown shell is exit 2', async () => {

@@ -107,7 +107,7 @@ describe('Ctrl-C at a terminal', () => {
     expect(result.code, result.screen).toBe(130);
     expect(result.endedAt - typedAt).toBeLessThan(1500);
     expect(result.screen).toMatch(/PLANNED.*COPIED/);
-    expect(result.screen).toMatch(/interrupted: in-flight copies finished/);
+    expect(result.screen).toMatch(/interrupted: copies in flight were stopped/);
     expect(result.sttyAfter).toBe(result.sttyBefore);
     expect(cursorShown(result.screen)).toBe(true);
   });
