@@ -122,7 +122,16 @@ describe('serve', () => {
   });
 
   it('serves nothing outside the layout and never writes', async () => {
-    for (const bad of ['/hls/cam1/segment_99.ts', '/hls/../config.json', '/hls/%2e%2e/%2e%2e/storage.config.json', '/.flux-storage/probe/x', '/storage.config.json', '/hls/cam1/notes.txt']) {
+    // Files the pool does hold, but that are not the layout's: another file of the stream, a
+    // producer's temporary file, a key outside the prefix, a reserved one.
+    await mkdir(path.join(cwd, 'disk/hls/cam1'), { recursive: true });
+    await mkdir(path.join(cwd, 'disk/private'), { recursive: true });
+    await mkdir(path.join(cwd, 'disk/.flux-storage/probe'), { recursive: true });
+    await writeFile(path.join(cwd, 'disk/hls/cam1/notes.txt'), 'notes');
+    await writeFile(path.join(cwd, 'disk/hls/cam1/segment_9.ts.tmp'), Buffer.alloc(188, 0x47));
+    await writeFile(path.join(cwd, 'disk/private/secret.txt'), 'secret');
+    await writeFile(path.join(cwd, 'disk/.flux-storage/probe/x'), 'probe');
+    for (const bad of ['/hls/cam1/segment_99.ts', '/hls/../config.json', '/hls/%2e%2e/%2e%2e/storage.config.json', '/.flux-storage/probe/x', '/storage.config.json', '/hls/cam1/notes.txt', '/hls/cam1/segment_9.ts.tmp', '/private/secret.txt', '/hls/..%2Fprivate/secret.txt']) {
       const response = await fetch(`${served.url}${bad}`);
       expect(response.status, bad).toBe(404);
     }
