@@ -64,7 +64,9 @@ interface Held {
 /** Reports per stream, in name order. Streams that no pool holds are reported with a 'missing' finding. */
 export async function verifyStreams(storage: SegmentStorage, options: VerifyOptions = {}): Promise<StreamReport[]> {
   const pools = storage.manager.poolsFor(options.pool);
-  const names = options.streams ?? (await storage.listStreams(options.pool === undefined ? {} : { pool: options.pool })).items.map((s) => s.stream);
+  // Partial: the streams of the pools that answered are still verified, and each stream's own
+  // listing names the pool that could not be read.
+  const names = options.streams ?? (await storage.listStreams({ partial: true, ...(options.pool === undefined ? {} : { pool: options.pool }) })).items.map((s) => s.stream);
   const limit = pLimit(options.concurrency ?? 16);
   const reports: StreamReport[] = [];
   let done = 0;

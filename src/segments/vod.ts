@@ -80,8 +80,8 @@ export async function buildVod(storage: SegmentStorage, stream: string, options:
   const idKind = storage.layout.idKind;
   const from = options.from === undefined ? -Infinity : parseBound(options.from, idKind, '--from');
   const to = options.to === undefined ? Infinity : parseBound(options.to, idKind, '--to');
+  // Not partial: a VOD playlist missing the segments of a pool that could not list would play wrong.
   const listing = await storage.listSegments(stream, options.pool === undefined ? {} : { pool: options.pool });
-  if (listing.failures.length > 0) throw listing.failures[0]!.error;
   const chosen = listing.items.filter((s) => s.id >= from && s.id <= to);
   if (chosen.length === 0) throw new StorageError('NotFound', `no stored segment of ${stream} in that range`);
   const initKey = storage.layout.initKey(stream);

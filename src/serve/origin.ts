@@ -137,7 +137,8 @@ export class Origin {
   }
 
   private async sendIndex(request: IncomingMessage, send: (status: number, headers: Record<string, string | number>, body?: string) => void): Promise<void> {
-    const listing = await this.options.storage.listStreams(this.options.pool === undefined ? {} : { pool: this.options.pool });
+    // Partial: a pool that cannot list is named on the page, not a reason to show nothing.
+    const listing = await this.options.storage.listStreams({ partial: true, ...(this.options.pool === undefined ? {} : { pool: this.options.pool }) });
     const streams = listing.items.map((s) => ({ ...s, page: `/${encodeKey(s.stream)}/` }));
     const failures = listing.failures.map((f) => ({ pool: f.pool, code: f.error.code }));
     if ((request.headers.accept ?? '').includes('application/json')) {

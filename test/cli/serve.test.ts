@@ -247,6 +247,12 @@ describe('serve with a pool that never answers', () => {
       expect(Date.now() - started).toBeLessThan(5000);
       const text = await response.text();
       expect(text).not.toMatch(/very-secret-key|AKIDSECRETKEYID|127\.0\.0\.1/);
+      // The stream list still answers, naming the pool it could not list.
+      const index = await fetch(`${served.url}/`, { headers: { Accept: 'application/json' } });
+      expect(index.status).toBe(200);
+      const listed = (await index.json()) as { streams: unknown[]; failures: { pool: string }[] };
+      expect(listed.failures.map((f) => f.pool)).toEqual(['dead']);
+      expect(JSON.stringify(listed)).not.toMatch(/very-secret-key|AKIDSECRETKEYID/);
     } finally {
       served.child.kill('SIGTERM');
       await exited(served.child);
