@@ -22,7 +22,7 @@ export {
   type WriteSkip,
 } from './pool/policy.js';
 export { classifyHttpError, type HttpErrorFacts } from './backends/http-errors.js';
-export { SegmentStorage, SAVE_MANY_CONCURRENCY, type SegmentInfo, type StreamSummary, type Listing, type SaveItem, type SaveManyOptions, type SaveResult, type ListOptions, type StreamContents, type StreamListing, type StreamsOptions } from './segments/segment-storage.js';
+export { SegmentStorage, SAVE_MANY_CONCURRENCY, type SegmentInfo, type StreamSummary, type Listing, type SaveItem, type SaveManyOptions, type SaveResult, type ListOptions, type StreamContents, type StreamFile, type StreamListing, type StreamsOptions } from './segments/segment-storage.js';
 export { FolderListing, type FolderObjects, type FolderListingOptions, type Grouping } from './pool/listing.js';
 export { SegmentLayout, DEFAULT_LAYOUT, type LayoutOptions } from './segments/layout.js';
 export { loadConfig, parseConfig, defaultConfig, type LoadedConfig } from './config/load.js';

@@ -92,6 +92,17 @@ export interface StreamsOptions extends ListOptions {
   streams?: readonly string[] | undefined;
 }
 
+/** A stream's object that is neither a segment nor its media playlist: an init file (fMP4), a master playlist, a producer's temporary file, or any other file of it. */
+export interface StreamFile {
+  key: string;
+  kind: 'init' | 'master' | 'temp' | 'other';
+  size: number;
+  /** The latest modified time any pool holding it reports. */
+  modified: Date;
+  /** Pools that hold it, in priority order. */
+  pools: string[];
+}
+
 /** One stream of SegmentStorage.streams(). */
 export interface StreamContents {
   stream: string;
@@ -99,7 +110,9 @@ export interface StreamContents {
   segments: (SegmentInfo & { newestModified: Date })[];
   /** Its playlists (one, in most layouts), each with the pools holding it. */
   playlists: { key: string; pools: string[] }[];
-  /** Other objects of the stream (init files, temporary files, notes). */
+  /** Its other objects (init files, master playlists, temporary files, other files), by key. */
+  files: StreamFile[];
+  /** How many of `files` are of kind 'other': files under the stream that match no template. */
   others: number;
   /** Pools that could not list it (partial listings only): what they hold of it is missing. */
   failures: PoolFailure[];
@@ -217,14 +230,19 @@ export class SegmentStorage {
       },
       async *[Symbol.asyncIterator]() {
         for await (const { folder: stream, objects, failures } of listing) {
-          const contents: StreamContents = { stream, segments: [], playlists: [], others: 0, failures };
+          const contents: StreamContents = { stream, segments: [], playlists: [], files: [], others: 0, failures };
           for (const [key, { info, pools, newestModified }] of objects) {
             const parsed = layout.parse(key);
             if (parsed?.kind === 'segment') contents.segments.push({ id: parsed.id, key, size: info.size, modified: info.modified, pools, newestModified });
             else if (parsed?.kind === 'playlist') contents.playlists.push({ key, pools });
-            else contents.others++;
+            else {
+              const kind = parsed?.kind ?? 'other';
+              contents.files.push({ key, kind, size: info.size, modified: newestModified, pools });
+              if (kind === 'other') contents.others++;
+            }
           }
           contents.segments.sort((a, b) => a.id - b.id);
+          if (contents.files.length > 1) contents.files.sort((a, b) => compareNames(a.key, b.key));
           yield contents;
         }
       },
@@ -239,7 +257,7 @@ export class SegmentStorage {
   async listSegments(stream: string, options: ListOptions = {}): Promise<Listing<SegmentInfo> & { found: boolean }> {
     const listing = this.streams({ ...options, streams: [stream] });
     for await (const contents of listing) {
-      const found = contents.segments.length > 0 || contents.playlists.length > 0 || contents.others > 0;
+      const found = contents.segments.length > 0 || contents.playlists.length > 0 || contents.files.length > 0;
       return { items: contents.segments.map(({ newestModified: _newest, ...segment }) => segment), failures: contents.failures, found };
     }
     return { items: [], failures: listing.failures, found: false };

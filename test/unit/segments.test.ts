@@ -86,6 +86,26 @@ describe('SegmentStorage', () => {
     ]);
   });
 
+  it('lists the init, temporary and other files of a stream in files, by kind; others counts the other ones', async () => {
+    const { segments: flux } = await storage(['p1', 'p2']);
+    const segments = new SegmentStorage(flux.manager, new SegmentLayout('flux-fmp4'));
+    await segments.save('cam1', 2, Buffer.alloc(3));
+    await segments.manager.write('hls/cam1/init.mp4', Buffer.alloc(7), { pool: 'p2' });
+    await segments.manager.write('hls/cam1/segment_3.m4s.tmp', Buffer.alloc(2));
+    await segments.manager.write('hls/cam1/notes.txt', Buffer.alloc(1));
+    const all = [];
+    for await (const contents of segments.streams()) all.push(contents);
+    expect(all).toHaveLength(1);
+    expect(all[0]!.segments.map((s) => s.id)).toEqual([2]);
+    expect(all[0]!.files.map(({ key, kind, size, pools }) => ({ key, kind, size, pools }))).toEqual([
+      { key: 'hls/cam1/init.mp4', kind: 'init', size: 7, pools: ['p2'] },
+      { key: 'hls/cam1/notes.txt', kind: 'other', size: 1, pools: ['p1'] },
+      { key: 'hls/cam1/segment_3.m4s.tmp', kind: 'temp', size: 2, pools: ['p1'] },
+    ]);
+    expect(all[0]!.files.every((f) => f.modified instanceof Date)).toBe(true);
+    expect(all[0]!.others).toBe(1);
+  });
+
   it('rejects a traversal stream name before touching any pool', async () => {
     const { segments, dirs } = await storage();
     await expect(segments.save('..', 1, Buffer.from('x'))).rejects.toMatchObject({ code: 'InvalidKey' });
