@@ -11,7 +11,7 @@ import { interpolate } from './interpolate.js';
 import { Redactor } from './redact.js';
 import { isFilesystemRoot } from '../backends/local/options.js';
 import { exampleConfigPath } from './example.js';
-import { configSchema, describeIssue, formatPath, type FluxConfig } from './schema.js';
+import { configSchema, describeIssue, formatPath, layoutOf, type FluxConfig } from './schema.js';
 import { loaderError, parseJsonText } from './syntax.js';
 
 /** The key of a package.json that holds the config. */
@@ -64,6 +64,13 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env, 
   if (nulAfter !== undefined) throw new StorageError('ConfigInvalid', `${source}: ${nulAfter}: contains a NUL character (from an environment variable)`);
   const result = v.safeParse(configSchema, interpolated);
   if (!result.success) throw new StorageError('ConfigInvalid', `${source}: ${describeIssue(result.issues)}`);
+  try {
+    // The names and templates: an unknown preset, a template without {stream}, an ambiguous pair.
+    layoutOf(result.output);
+  } catch (error) {
+    if (error instanceof StorageError) throw new StorageError('ConfigInvalid', `${source}: ${error.detail}`, { cause: error });
+    throw error;
+  }
   if (baseDir !== undefined) {
     result.output.pools.forEach((pool, index) => {
       if (pool.backend.type === 'local' && isFilesystemRoot(path.resolve(baseDir, pool.backend.root))) {

@@ -5,7 +5,7 @@ import { StorageManager } from '../pool/manager.js';
 import { StoragePool } from '../pool/pool.js';
 import { SegmentStorage } from '../segments/segment-storage.js';
 import { StorageError } from '../errors.js';
-import type { FluxConfig } from './schema.js';
+import { layoutOf, type FluxConfig } from './schema.js';
 
 export interface OpenOptions {
   /** Folder that relative local roots resolve against. */
@@ -35,5 +35,5 @@ export async function openStorage(config: FluxConfig, options: OpenOptions = {})
         }),
     ),
   );
-  return new SegmentStorage(new StorageManager(pools), config.layout);
+  return new SegmentStorage(new StorageManager(pools), layoutOf(config));
 }

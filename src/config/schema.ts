@@ -3,7 +3,7 @@
 
 import * as v from 'valibot';
 import { backendOptionsSchema } from '../backends/registry.js';
-import { DEFAULT_LAYOUT } from '../segments/layout.js';
+import { DEFAULT_LAYOUT, SegmentLayout } from '../segments/layout.js';
 import { POOL_DEFAULTS } from '../pool/pool.js';
 import { RESERVED_PREFIX } from '../keys.js';
 import { positiveInteger, requiredString, wholeNumber } from './fields.js';
@@ -32,22 +32,37 @@ export const poolSchema = v.strictObject({
   backend: backendOptionsSchema,
 });
 
+const layoutPrefix = v.pipe(
+  requiredString(),
+  v.check((prefix) => `${prefix}/` !== RESERVED_PREFIX && !prefix.startsWith(RESERVED_PREFIX), `collides with flux-storage's own "${RESERVED_PREFIX.slice(0, -1)}" folder: choose another prefix`),
+);
+
+/**
+ * `layout`: a preset name (`"nginx-rtmp"`), or an object with a preset and/or templates under a
+ * prefix (`{ "preset": "srs", "prefix": "live" }`, `{ "segment": "{stream}-{seq}.ts", "playlist":
+ * "{stream}.m3u8" }`), or the first configs' `{ "prefix", "playlist" }`. What the names and
+ * templates mean (unknown preset, a template without {stream}, an ambiguous pair) is checked by
+ * SegmentLayout once the shape is right (parseConfig).
+ */
+const layoutObject = v.strictObject(
+  {
+    preset: v.optional(requiredString()),
+    prefix: v.optional(v.union([v.literal(''), layoutPrefix], 'must be a path such as "hls", or "" for keys at the top of the store')),
+    segment: v.optional(requiredString()),
+    playlist: v.optional(requiredString()),
+    init: v.optional(requiredString()),
+    master: v.optional(requiredString()),
+  },
+  'must be a preset name (such as "nginx-rtmp") or an object such as { "preset": "srs", "prefix": "live" }',
+);
+
+// By the input's type, so that an object's problems (an unknown field) are named as such.
+export const layoutSchema = v.lazy((input: unknown) => (typeof input === 'string' ? requiredString("must name a preset (see the README's presets table)") : layoutObject));
+
 export const configSchema = v.pipe(
   v.strictObject({
     $schema: v.optional(v.string()),
-    layout: v.optional(
-      v.strictObject({
-        prefix: v.optional(
-          v.pipe(
-            requiredString(),
-            v.check((prefix) => `${prefix}/` !== RESERVED_PREFIX && !prefix.startsWith(RESERVED_PREFIX), `collides with flux-storage's own "${RESERVED_PREFIX.slice(0, -1)}" folder: choose another prefix`),
-          ),
-          DEFAULT_LAYOUT.prefix,
-        ),
-        playlist: v.optional(requiredString(), DEFAULT_LAYOUT.playlist),
-      }),
-      DEFAULT_LAYOUT,
-    ),
+    layout: v.optional(layoutSchema, DEFAULT_LAYOUT),
     /** put refuses a file or stdin larger than this (it is never read past it), before storing anything. */
     maxSegmentBytes: v.optional(positiveInteger(), DEFAULT_MAX_SEGMENT_BYTES),
     pools: v.pipe(v.array(poolSchema, 'required: a list of pools'), v.minLength(1, 'at least one pool is needed')),
@@ -72,6 +87,21 @@ export const configSchema = v.pipe(
 
 export type FluxConfig = v.InferOutput<typeof configSchema>;
 export type PoolEntry = FluxConfig['pools'][number];
+
+const layouts = new WeakMap<object, SegmentLayout>();
+
+/**
+ * The SegmentLayout a validated config names, compiled once per config (the ambiguity check tries
+ * every template on sample names). Throws ConfigInvalid naming the field for bad names or templates.
+ */
+export function layoutOf(config: FluxConfig): SegmentLayout {
+  let layout = layouts.get(config);
+  if (layout === undefined) {
+    layout = new SegmentLayout(config.layout);
+    layouts.set(config, layout);
+  }
+  return layout;
+}
 
 /** `pools[1].backend.root` from a path of keys. */
 export function formatPath(path: readonly PropertyKey[]): string {

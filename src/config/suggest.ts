@@ -11,6 +11,7 @@ type AnySchema = v.GenericSchema & {
   options?: AnySchema[];
   key?: string;
   literal?: unknown;
+  getter?: (input: unknown) => AnySchema;
 };
 
 function unwrap(schema: AnySchema | undefined): AnySchema | undefined {
@@ -36,6 +37,8 @@ export function knownFields(root: v.GenericSchema, path: readonly PropertyKey[],
     else schema = unwrap(schema.entries?.[String(key)]);
   }
   if (schema?.type === 'variant') schema = variantFields(schema, parent);
+  // A schema chosen by the value (`layout`: a name or an object).
+  if (schema?.type === 'lazy') schema = unwrap(schema.getter?.(parent));
   return Object.keys(schema?.entries ?? {});
 }
 

@@ -120,6 +120,43 @@ describe('config check', () => {
   });
 });
 
+describe('config layout', () => {
+  const pools = [{ name: 'a', backend: { type: 'local', root: './data' } }];
+
+  it('config show names the layout in effect: its preset, prefix and every template', async () => {
+    const cwd = await workdir({ layout: { preset: 'srs-fmp4', prefix: 'live' }, pools });
+    await mkdir(path.join(cwd, 'data'));
+    const text = await run(cwd, ['config', 'show']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain('layout: preset srs-fmp4, prefix "live"\n  segment:  live/{app}/{stream}-{seq}.m4s\n  playlist: live/{app}/{stream}.m3u8\n  init:     live/{app}/{stream}-init.mp4\n');
+    const json = JSON.parse((await run(cwd, ['config', 'show', '--json'])).stdout);
+    expect(json.layout).toEqual({ preset: 'srs-fmp4', prefix: 'live', segment: '{app}/{stream}-{seq}.m4s', playlist: '{app}/{stream}.m3u8', init: '{app}/{stream}-init.mp4' });
+    const own = await workdir({ layout: { segment: '{stream}-{seq:5}.ts', playlist: '{stream}.m3u8' }, pools });
+    expect((await run(own, ['config', 'show'])).stdout).toContain('layout: templates of its own, prefix (none: keys at the top of the store)\n  segment:  {stream}-{seq:5}.ts\n  playlist: {stream}.m3u8\n');
+    const old = await workdir({ layout: { prefix: 'media', playlist: 'live.m3u8' }, pools });
+    expect(JSON.parse((await run(old, ['config', 'show', '--json'])).stdout).layout).toEqual({ preset: 'flux', prefix: 'media', segment: '{stream}/segment_{seq}.ts', playlist: '{stream}/live.m3u8' });
+  });
+
+  it('a layout that cannot work is a one-line config error (exit 2) for every command, nothing written', async () => {
+    const cases: [unknown, string][] = [
+      ['nginx', 'storage.config.json: layout: unknown preset "nginx"; the presets are flux, flux-fmp4, nginx-rtmp, nginx-rtmp-nested, srs, srs-fmp4,'],
+      [{ segment: '{seq}.ts', playlist: '{stream}.m3u8' }, 'storage.config.json: layout.segment "{seq}.ts": needs a {stream} field'],
+      [{ segment: '{stream}{seq}.ts', playlist: '{stream}.m3u8' }, 'storage.config.json: layout is ambiguous: "a12.ts"'],
+    ];
+    for (const [layout, message] of cases) {
+      const cwd = await workdir({ layout, pools });
+      await mkdir(path.join(cwd, 'data'));
+      for (const args of [['config', 'check'], ['put', 'cam1', '-', '--id', '1'], ['ls']]) {
+        const result = await run(cwd, args);
+        expect(result.code).toBe(2);
+        expect(result.stderr).toContain(message);
+        expect(result.stderr.trim().split('\n')).toHaveLength(1);
+      }
+      expect(await readdir(path.join(cwd, 'data'))).toEqual([]);
+    }
+  });
+});
+
 describe('config check --connect', () => {
   let s3: S3rverTestServer;
   beforeAll(async () => {

@@ -197,6 +197,40 @@ describe('Redactor', () => {
   });
 });
 
+describe('config layout', () => {
+  const layoutOf = (layout: unknown) => parseConfig({ layout, pools: [local('a')] }, {}).layout;
+
+  it.each([
+    ['nginx-rtmp'],
+    [{ preset: 'srs', prefix: 'live' }],
+    [{ segment: '{stream}-{seq}.ts', playlist: '{stream}.m3u8' }],
+    [{ segment: '{stream}/{name}{seq:3}.m4s', playlist: '{stream}/{name}.m3u8', init: '{stream}/init.mp4', prefix: 'vod' }],
+    [{ prefix: 'media', playlist: 'live.m3u8' }],
+    [{ prefix: '' }],
+  ])('takes %j as it is written', (layout) => {
+    expect(layoutOf(layout)).toEqual(layout);
+  });
+
+  it.each([
+    ['nginx', 'storage.config.json: layout: unknown preset "nginx"; the presets are flux, flux-fmp4, nginx-rtmp,'],
+    [{ preset: 'srss' }, 'storage.config.json: layout: unknown preset "srss"; the presets are'],
+    ['', 'storage.config.json: layout: must name a preset'],
+    [7, 'storage.config.json: layout: must be a preset name (such as "nginx-rtmp") or an object'],
+    [{ segment: '{seq}.ts', playlist: '{stream}.m3u8' }, 'storage.config.json: layout.segment "{seq}.ts": needs a {stream} field'],
+    [{ segment: '{stream}.ts', playlist: '{stream}.m3u8' }, 'storage.config.json: layout.segment "{stream}.ts": needs exactly one id field'],
+    [{ segment: '{stream}{seq}.ts', playlist: '{stream}.m3u8' }, 'storage.config.json: layout is ambiguous: "a12.ts", the segment of stream "a" id 12'],
+    [{ segment: '{stream}-{seq}.ts' }, 'storage.config.json: layout: name a preset'],
+    [{ segment: '{stream}-{sequence}.ts', playlist: '{stream}.m3u8' }, 'unknown field {sequence}'],
+    [{ prefx: 'live', preset: 'srs' }, 'storage.config.json: layout.prefx: unknown field; did you mean prefix?'],
+    [{ preset: 'srs', prefix: '../up' }, 'storage.config.json: layout.prefix "../up":'],
+    [{ playlist: '{stream}.m3u8' }, 'storage.config.json: layout: a "playlist" template needs a "segment" template'],
+  ])('refuses %j in one line naming the field', (layout, expected) => {
+    const message = problem({ layout, pools: [local('a')] });
+    expect(message).toContain(expected);
+    expect(message).not.toContain('\n');
+  });
+});
+
 describe('storage.config.example.json', () => {
   it('is a valid config that shows every backend type', async () => {
     const raw = JSON.parse(await import('node:fs/promises').then((fs) => fs.readFile(new URL('../../storage.config.example.json', import.meta.url), 'utf8')));

@@ -3,6 +3,7 @@
 
 import path from 'node:path';
 import { Redactor } from '../../config/redact.js';
+import { layoutOf, type FluxConfig } from '../../config/schema.js';
 import type { StoragePool } from '../../pool/pool.js';
 import { toStorageError } from '../../errors.js';
 import type { CommandContext } from '../context.js';
@@ -14,12 +15,23 @@ function describeSource(file: string | null, cwd: string): string {
   return file === null ? 'no config file found: the embedded default is in use' : `config file: ${path.relative(cwd, file) || file} (${file})`;
 }
 
+/** The layout in effect: the preset it came from (if any), the prefix and every template. */
+function layoutInEffect(config: FluxConfig) {
+  const { preset, prefix, templates } = layoutOf(config);
+  return { preset: preset ?? null, prefix, ...templates };
+}
+
 async function show(ctx: CommandContext): Promise<void> {
   const { config, file, baseDir } = await ctx.config();
   const masked = Redactor.mask(config);
-  if (ctx.out.json) return ctx.out.printJson({ file, embeddedDefault: file === null, baseDir, config: masked });
+  const layout = layoutInEffect(config);
+  if (ctx.out.json) return ctx.out.printJson({ file, embeddedDefault: file === null, baseDir, layout, config: masked });
   ctx.out.print(describeSource(file, ctx.io.cwd));
   ctx.out.print(`relative local roots resolve against: ${baseDir}`);
+  ctx.out.print(`layout: ${layout.preset === null ? 'templates of its own' : `preset ${layout.preset}`}, prefix ${layout.prefix === '' ? '(none: keys at the top of the store)' : JSON.stringify(layout.prefix)}`);
+  for (const kind of ['segment', 'playlist', 'init', 'master'] as const) {
+    if (layout[kind] !== undefined) ctx.out.print(`  ${`${kind}:`.padEnd(10)}${layout.prefix === '' ? '' : `${layout.prefix}/`}${layout[kind]}`);
+  }
   ctx.out.print(JSON.stringify(masked, null, 2));
 }
 
