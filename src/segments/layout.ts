@@ -120,6 +120,50 @@ export class SegmentLayout {
     return this.compiled.segment.idKind!;
   }
 
+  /** The time a time-named segment's id stands for, in ms since the epoch; undefined for sequence ids. */
+  idTimeMs(id: number): number | undefined {
+    const unit = this.compiled.segment.idUnitMs;
+    return unit === undefined ? undefined : id * unit;
+  }
+
+  /** Streams are variants (`stream/variant`), perhaps under a master playlist of the stream (`stream`). */
+  get hasVariant(): boolean {
+    return this.compiled.segment.hasVariant;
+  }
+
+  /** The master playlist of a stream (`cam1`, or a variant of it: `cam1/v0`); undefined for layouts without one. */
+  masterKey(stream: string): string | undefined {
+    const master = this.template('master');
+    if (master === undefined) return undefined;
+    const owner = this.hasVariant && !master.hasVariant ? this.masterStream(stream) : this.assertStream(stream);
+    return this.root + master.format(owner, undefined, this.defaultStem());
+  }
+
+  /**
+   * The folder of a group of the union listing (SegmentStorage.streams): a stream's streamPrefix,
+   * or for the master playlists of a variant layout, the folder of the stream's master (`cam1/`).
+   */
+  groupPrefix(group: string): string {
+    try {
+      return this.streamPrefix(group);
+    } catch (error) {
+      const master = this.masterKey(group);
+      if (master === undefined) throw error;
+      return master.slice(0, master.lastIndexOf('/') + 1);
+    }
+  }
+
+  /** The stream that owns a variant's master playlist (`cam1` of `cam1/v0`), or the name as given when it is such a stream. */
+  private masterStream(stream: string): string {
+    try {
+      return this.assertStream(stream).split('/').slice(0, -1).join('/');
+    } catch {
+      // `cam1` itself: valid when `cam1/v` names a variant of this layout (the error names the stream otherwise).
+      this.assertStream(`${stream}/v`);
+      return stream;
+    }
+  }
+
   /** Streams have an init file (fMP4). */
   get hasInit(): boolean {
     return this.compiled.templates.has('init');

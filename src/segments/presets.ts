@@ -21,6 +21,21 @@ export const LAYOUT_PRESETS: Readonly<Record<string, LayoutPreset>> = {
   'srs-fmp4': { producer: 'SRS, fMP4', prefix: '', segment: '{app}/{stream}-{seq}.m4s', playlist: '{app}/{stream}.m3u8', init: '{app}/{stream}-init.mp4' },
   ffmpeg: { producer: 'ffmpeg hlsenc, a folder per stream', prefix: '', segment: '{stream}/{name}{seq:1}.ts', playlist: '{stream}/{name}.m3u8' },
   'ffmpeg-fmp4': { producer: 'ffmpeg hlsenc -hls_segment_type fmp4', prefix: '', segment: '{stream}/{name}{seq:1}.m4s', playlist: '{stream}/{name}.m3u8', init: '{stream}/init.mp4' },
+  'ffmpeg-variants': {
+    producer: 'ffmpeg hlsenc -var_stream_map, a folder per variant, -master_pl_name',
+    prefix: '',
+    segment: '{stream}/{variant}/{name}{seq:1}.ts',
+    playlist: '{stream}/{variant}/{name}.m3u8',
+    master: '{stream}/{name}.m3u8',
+  },
+  'ffmpeg-fmp4-variants': {
+    producer: 'ffmpeg hlsenc -var_stream_map -hls_segment_type fmp4',
+    prefix: '',
+    segment: '{stream}/{variant}/{name}{seq:1}.m4s',
+    playlist: '{stream}/{variant}/{name}.m3u8',
+    master: '{stream}/{name}.m3u8',
+    init: '{stream}/{variant}/init_{variant}.mp4',
+  },
 };
 
 /** Templates in the order a key is tried against them: the most specific names first. */

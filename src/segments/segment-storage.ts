@@ -214,15 +214,17 @@ export class SegmentStorage {
    */
   streams(options: StreamsOptions = {}): StreamListing {
     const { layout } = this;
-    const sample = 'a';
+    const sample = layout.hasVariant ? 'a/v' : 'a';
+    // Master playlists above their variants' folders form groups of their own that interleave with them.
     const contiguous =
-      layout.folderPerStream && [layout.segmentKey(sample, 0), layout.playlistKey(sample), layout.initKey(sample) ?? ''].every((key) => key === '' || key.startsWith(layout.streamPrefix(sample)));
+      layout.folderPerStream &&
+      [layout.segmentKey(sample, 0), layout.playlistKey(sample), layout.initKey(sample) ?? '', layout.masterKey(sample) ?? ''].every((key) => key === '' || key.startsWith(layout.streamPrefix(sample)));
     const listing = this.manager.listFolders(layout.root, {
       pool: options.pool,
       partial: options.partial,
       signal: options.signal,
       folders: options.streams?.map((stream) => layout.assertStream(stream)),
-      grouping: { groupOf: (key) => layout.parse(key)?.stream, folderOf: (stream) => layout.streamPrefix(stream), contiguous },
+      grouping: { groupOf: (key) => layout.parse(key)?.stream, folderOf: (stream) => layout.groupPrefix(stream), contiguous },
     });
     return {
       get failures() {

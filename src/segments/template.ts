@@ -55,6 +55,8 @@ export class CompiledTemplate {
   readonly kind: TemplateKind;
   readonly source: string;
   readonly idKind: IdKind | undefined;
+  /** Milliseconds per unit of a time id (1000 for epoch seconds and strftime names, 1 for `{epoch_ms}`); undefined for sequence ids. */
+  readonly idUnitMs: number | undefined;
   /** The template has a free stem (`{name}`): several files of a stream may match (ffmpeg names). */
   readonly hasStem: boolean;
   readonly hasApp: boolean;
@@ -73,7 +75,8 @@ export class CompiledTemplate {
     const ids = fields.filter((f) => f === 'seq' || f === 'time' || f === 'epoch' || f === 'epoch_ms');
     if (kind === 'segment' && ids.length !== 1) throw new StorageError('ConfigInvalid', `${where}: needs exactly one id field ({seq}, {seq:N}, {time:...}, {epoch} or {epoch_ms})`);
     if (kind !== 'segment' && ids.length > 0) throw new StorageError('ConfigInvalid', `${where}: only segment names carry an id`);
-    for (const field of ['stream', 'app', 'variant', 'name'] as const) {
+    // {variant} may repeat (ffmpeg's fMP4 init files are `{variant}/init_{variant}.mp4`): each repeat must read the same.
+    for (const field of ['stream', 'app', 'name'] as const) {
       if (fields.filter((f) => f === field).length > 1) throw new StorageError('ConfigInvalid', `${where}: {${field}} appears twice`);
     }
     if (fields.includes('app') && this.parts[0]?.field !== 'app') throw new StorageError('ConfigInvalid', `${where}: {app} must be the first path part ("{app}/...")`);
@@ -82,12 +85,18 @@ export class CompiledTemplate {
       throw new StorageError('ConfigInvalid', `${where}: must be a relative path without empty, "." or ".." parts`);
     }
     this.idKind = ids.length === 0 ? undefined : ids[0] === 'seq' ? 'sequence' : 'time';
+    this.idUnitMs = ids.length === 0 || ids[0] === 'seq' ? undefined : ids[0] === 'epoch_ms' ? 1 : 1000;
     this.hasStem = fields.includes('name');
     this.hasApp = fields.includes('app');
     this.hasVariant = fields.includes('variant');
-    this.groups = this.parts.filter((p) => p.field !== undefined);
+    const firstVariant = this.parts.findIndex((p) => p.field === 'variant');
+    this.groups = this.parts.filter((p, i) => p.field !== undefined && !(p.field === 'variant' && i !== firstVariant));
+    // A repeated {variant} is a back-reference to the first one's group.
+    const variantGroup = firstVariant < 0 ? 0 : 1 + this.groups.slice(0, this.groups.indexOf(this.parts[firstVariant]!)).reduce((n, p) => n + (p.field === 'time' ? directivesOf(p.pattern!).length : 1), 0);
     // An optional {app} takes its "/" with it, so `{app}/{stream}.m3u8` also matches `cam1.m3u8`.
-    const body = this.parts.map((p, i) => (i === 0 && this.hasApp ? `(?:(${NAME})/)?` : i === 1 && this.hasApp ? escape(p.literal!.slice(1)) : partRegex(p)));
+    const body = this.parts.map((p, i) =>
+      i === 0 && this.hasApp ? `(?:(${NAME})/)?` : i === 1 && this.hasApp ? escape(p.literal!.slice(1)) : p.field === 'variant' && i !== firstVariant ? `\\${variantGroup}` : partRegex(p),
+    );
     this.regex = new RegExp(`^${body.join('')}$`);
   }
 

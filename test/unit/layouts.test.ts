@@ -49,6 +49,21 @@ const WRITTEN: Record<string, [string, ReturnType<SegmentLayout['parse']>][]> = 
     ['cam1/out7.m4s', { stream: 'cam1', kind: 'segment', id: 7 }],
     ['cam1/out.m3u8', { stream: 'cam1', kind: 'playlist' }],
   ],
+  // -var_stream_map "v:0,a:0 v:1,a:1" -master_pl_name master.m3u8 -hls_segment_filename cam1/%v/index%d.ts cam1/%v/index.m3u8
+  'ffmpeg-variants': [
+    ['cam1/0/index3.ts', { stream: 'cam1/0', kind: 'segment', id: 3 }],
+    ['cam1/1/index.m3u8', { stream: 'cam1/1', kind: 'playlist' }],
+    ['cam1/master.m3u8', { stream: 'cam1', kind: 'master' }],
+    ['cam1/0/index4.ts.tmp', { stream: 'cam1/0', kind: 'temp' }],
+  ],
+  // The same with -hls_segment_type fmp4: ffmpeg names each variant's init file init_%v.mp4.
+  'ffmpeg-fmp4-variants': [
+    ['cam1/0/index3.m4s', { stream: 'cam1/0', kind: 'segment', id: 3 }],
+    ['cam1/0/init_0.mp4', { stream: 'cam1/0', kind: 'init' }],
+    ['cam1/1/init_0.mp4', { stream: 'cam1/1', kind: 'other' }],
+    ['cam1/v1/init_v1.mp4', { stream: 'cam1/v1', kind: 'init' }],
+    ['cam1/master.m3u8', { stream: 'cam1', kind: 'master' }],
+  ],
 };
 
 describe('layout presets', () => {
@@ -63,11 +78,13 @@ describe('layout presets', () => {
     });
 
     it('names new segments and playlists so that they read back', () => {
-      const stream = layout.templates.segment.includes('{app}') ? 'live/cam-2' : 'cam-2';
+      const stream = layout.templates.segment.includes('{app}') ? 'live/cam-2' : layout.hasVariant ? 'cam-2/v0' : 'cam-2';
       expect(layout.parse(layout.segmentKey(stream, 31))).toEqual({ stream, kind: 'segment', id: 31 });
       expect(layout.parse(layout.playlistKey(stream))).toEqual({ stream, kind: 'playlist' });
       const init = layout.initKey(stream);
       if (init !== undefined) expect(layout.parse(init)).toEqual({ stream, kind: 'init' });
+      const master = layout.masterKey(stream);
+      if (master !== undefined) expect(layout.parse(master)).toEqual({ stream: stream.replace(/\/v0$/, ''), kind: 'master' });
       expect(layout.segmentKey(stream, 31).startsWith(layout.streamPrefix(stream))).toBe(true);
     });
   });

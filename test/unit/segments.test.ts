@@ -106,6 +106,24 @@ describe('SegmentStorage', () => {
     expect(all[0]!.others).toBe(1);
   });
 
+  it('lists each variant as a stream, and the master playlist under the stream that names them', async () => {
+    const { segments: flux } = await storage(['p1', 'p2']);
+    const segments = new SegmentStorage(flux.manager, new SegmentLayout('ffmpeg-variants'));
+    await segments.manager.write('cam1/master.m3u8', Buffer.from('#EXTM3U\n'), { pool: 'p2' });
+    for (const variant of ['0', '1']) {
+      for (const id of [10, 9]) await segments.save(`cam1/${variant}`, id, Buffer.alloc(1));
+      await segments.savePlaylist(`cam1/${variant}`, '#EXTM3U\n');
+    }
+    const all = [];
+    for await (const contents of segments.streams()) all.push({ stream: contents.stream, ids: contents.segments.map((s) => s.id), playlists: contents.playlists.length, files: contents.files.map((f) => `${f.kind} ${f.key}`) });
+    expect(all).toEqual([
+      { stream: 'cam1', ids: [], playlists: 0, files: ['master cam1/master.m3u8'] },
+      { stream: 'cam1/0', ids: [9, 10], playlists: 1, files: [] },
+      { stream: 'cam1/1', ids: [9, 10], playlists: 1, files: [] },
+    ]);
+    expect((await segments.listSegments('cam1/1')).items.map((s) => s.key)).toEqual(['cam1/1/index9.ts', 'cam1/1/index10.ts']);
+  });
+
   it('rejects a traversal stream name before touching any pool', async () => {
     const { segments, dirs } = await storage();
     await expect(segments.save('..', 1, Buffer.from('x'))).rejects.toMatchObject({ code: 'InvalidKey' });
