@@ -2,6 +2,9 @@
 // with at most `concurrency` objects in flight, each copy proven before its source is deleted.
 // Resumable by re-running: objects already at the destination, with the same bytes, are skipped.
 // Refused before anything changes when the two pools turn out to be one store.
+// Order, on every layout, so that a player of the destination never meets a name it cannot fetch:
+// a stream's init file (fMP4) before any of its segments, playlists once every segment is done,
+// master playlists once every (variant) playlist is. A producer's temporary files are not copied.
 
 import { isStorageError, StorageError, toStorageError } from '../errors.js';
 import type { ObjectInfo } from '../backends/types.js';
@@ -86,12 +89,19 @@ export interface MigrateSummary extends MigrateProgress {
   plan?: { streams: StreamPlan[]; keys?: string[] } | undefined;
   /** Streams asked for (`streams`) of which the source listed nothing: a typo, or a stream elsewhere. */
   unknownStreams: string[];
+  /** Producers' temporary files (`*.tmp`, `*.bak`, `*.part`) listed and not copied (nor deleted): being written. */
+  temp: { count: number; bytes: number; keys: string[] };
+  /** Files under the layout that are no segment, playlist or init file (copied as they are, and counted here). */
+  others: number;
 }
 
 const PROGRESS_EVERY_MS = 250;
 
 /** Source deletes are sent in batches of this many proven keys. */
 const DELETE_BATCH = 500;
+
+/** Temporary files' keys kept in the summary (their count is always whole). */
+const TEMP_KEYS_KEPT = 100;
 
 export async function migrate(options: MigrateOptions): Promise<MigrateSummary> {
   const { from, to, layout } = options;
@@ -201,23 +211,77 @@ export async function migrate(options: MigrateOptions): Promise<MigrateSummary> 
   };
 
   const streams = options.streams?.filter((stream) => options.shard === undefined || inShard(stream, options.shard));
-  const prefixes = streams === undefined ? [layout.root] : streams.map((s) => layout.streamPrefix(s));
-  // Where streams share a folder (flat layouts), a stream's listing holds other streams' files too.
-  const chosen = streams === undefined || layout.folderPerStream ? undefined : new Set(streams);
+  // Where streams share a folder (flat layouts, an SRS app's folder), one listing serves them all;
+  // every listed key is kept only when it parses as one of the chosen streams' files.
+  const prefixes = streams === undefined ? [layout.root] : [...new Set(streams.map((s) => layout.streamPrefix(s)))];
+  const chosen = streams === undefined ? undefined : new Set(streams);
   const wanted = (info: ObjectInfo): boolean => {
     if (chosen !== undefined) return chosen.has(layout.parse(info.key)?.stream ?? '');
-    return streams !== undefined || options.shard === undefined || inShard(shardName(info.key), options.shard);
+    return options.shard === undefined || inShard(shardName(info.key), options.shard);
   };
+  const isTemp = (info: ObjectInfo): boolean => layout.parse(info.key)?.kind === 'temp';
   const counting = new AbortController();
   if (options.onProgress !== undefined) {
-    void countObjects(from, prefixes, wanted, counting.signal).then((total) => {
+    void countObjects(from, prefixes, (info) => wanted(info) && !isTemp(info), counting.signal).then((total) => {
       if (total !== null && !state.listingDone) state.total = total;
     });
   }
 
   const slots = new Slots(options.concurrency);
   const playlists: ObjectInfo[] = [];
+  const masters: ObjectInfo[] = [];
+  const temp = { count: 0, bytes: 0, keys: [] as string[] };
+  let others = 0;
   const seenStreams = new Set<string>();
+  const listed = (info: ObjectInfo): void => {
+    state.listed++;
+    listedBytes += info.size;
+  };
+  /** Copies one object in a slot of its own; resolves once it is done with (copied, skipped or failed). */
+  const transferInSlot = async (info: ObjectInfo): Promise<void> => {
+    await slots.acquire();
+    await transfer(info).finally(() => slots.release());
+  };
+  // fMP4: a stream's init file is copied, and done with, before any other file of the stream is
+  // started, wherever the listing puts it (`init.mp4` sorts after `index0.m4s`). Keyed by stream;
+  // the value settles once the init file is done with (or found absent at the source).
+  const initsDone = new Map<string, Promise<void>>();
+  const initFirst = (stream: string, listedInit?: ObjectInfo): Promise<void> => {
+    let done = initsDone.get(stream);
+    if (done === undefined) {
+      done = (async () => {
+        let info = listedInit;
+        if (info === undefined) {
+          let key: string | undefined;
+          try {
+            key = layout.initKey(stream);
+            if (key === undefined) return;
+            info = await from.stat(key, { signal: options.signal });
+          } catch (error) {
+            if (!isStorageError(error, 'NotFound')) fail(key ?? stream, 'read', error);
+            return;
+          }
+        }
+        listed(info);
+        await transferInSlot(info);
+      })();
+      initsDone.set(stream, done);
+    }
+    return done;
+  };
+  /** Copies `infos` (playlists, then masters) once everything before them is done, or fails them all with the reason. */
+  const copyLast = async (infos: readonly ObjectInfo[], what: string): Promise<void> => {
+    if (infos.length === 0 || options.signal?.aborted) return;
+    if (failures.some((f) => f.stage !== 'delete')) {
+      for (const info of infos) fail(info.key, 'write', new StorageError('Interrupted', `${what} not copied, because some files of the run failed: re-run to finish`));
+      return;
+    }
+    for (const info of infos) {
+      await slots.acquire();
+      void transfer(info).finally(() => slots.release());
+    }
+    await slots.drain();
+  };
   const progressTimer = setInterval(() => report(true), PROGRESS_EVERY_MS);
   progressTimer.unref();
   try {
@@ -226,14 +290,32 @@ export async function migrate(options: MigrateOptions): Promise<MigrateSummary> 
       try {
         for await (const info of from.list(prefix)) {
           if (!wanted(info)) continue;
-          if (streams !== undefined) seenStreams.add(layout.parse(info.key)?.stream ?? '');
-          state.listed++;
-          listedBytes += info.size;
-          // Playlists go last, so a player of the destination never sees one that names a missing segment.
-          if (layout.parse(info.key)?.kind === 'playlist') {
+          const parsed = layout.parse(info.key);
+          if (streams !== undefined) seenStreams.add(parsed?.stream ?? '');
+          if (parsed?.kind === 'temp') {
+            // Being written by the producer: a copy would be of half a file, under a name no player asks for.
+            temp.count++;
+            temp.bytes += info.size;
+            if (temp.keys.length < TEMP_KEYS_KEPT) temp.keys.push(info.key);
+            continue;
+          }
+          if (parsed?.kind === 'init') {
+            if (!initsDone.has(parsed.stream)) await initFirst(parsed.stream, info);
+            continue;
+          }
+          listed(info);
+          // Playlists go last, so a player of the destination never sees one that names a missing
+          // segment; master playlists after them, so it never sees one naming a missing variant.
+          if (parsed?.kind === 'playlist') {
             playlists.push(info);
             continue;
           }
+          if (parsed?.kind === 'master') {
+            masters.push(info);
+            continue;
+          }
+          if (parsed === undefined || parsed.kind === 'other') others++;
+          if (parsed !== undefined && layout.hasInit) await initFirst(parsed.stream);
           await slots.acquire();
           if (options.signal?.aborted) {
             slots.release();
@@ -249,16 +331,8 @@ export async function migrate(options: MigrateOptions): Promise<MigrateSummary> 
     counting.abort();
     if (!options.signal?.aborted) state.total = { objects: state.listed, bytes: listedBytes };
     await slots.drain();
-    const canCopyPlaylists = !options.signal?.aborted && !failures.some((f) => f.stage !== 'delete');
-    if (canCopyPlaylists) {
-      for (const info of playlists) {
-        await slots.acquire();
-        void transfer(info).finally(() => slots.release());
-      }
-      await slots.drain();
-    } else if (playlists.length > 0 && !options.signal?.aborted) {
-      for (const info of playlists) fail(info.key, 'write', new StorageError('Interrupted', 'playlist not copied, because some segments of the run failed: re-run to finish'));
-    }
+    await copyLast(playlists, 'playlist');
+    await copyLast(masters, 'master playlist');
     if (!options.dryRun) await flushDeletes();
   } finally {
     counting.abort();
@@ -278,6 +352,8 @@ export async function migrate(options: MigrateOptions): Promise<MigrateSummary> 
     interrupted: options.signal?.aborted === true,
     dryRun: options.dryRun,
     plan,
+    temp,
+    others,
   };
 }
 

@@ -4,7 +4,6 @@
 
 import { StorageError } from '../../errors.js';
 import type { MigrateProgress, MigrateStage, MigrateSummary } from '../../migrate/migrate.js';
-import { assertStreamName } from '../../segments/layout.js';
 import { formatShard, parseShard, type Shard } from '../../segments/shard.js';
 import type { CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
@@ -70,6 +69,8 @@ async function render(ctx: CommandContext, summary: MigrateSummary, from: string
     bytesPerSecond: Math.round(summary.rate),
     ...(summary.plan === undefined ? {} : { plan: summary.plan }),
     unknownStreams: summary.unknownStreams,
+    others: summary.others,
+    temp: summary.temp,
     failures: summary.failures.map((f) => ({ key: f.key, stage: f.stage, error: f.error })),
   };
   for (const stage of Object.keys(FAILURE_HEADS) as MigrateStage[]) {
@@ -91,17 +92,23 @@ async function render(ctx: CommandContext, summary: MigrateSummary, from: string
     [[from, to, summary.planned, summary.copied, summary.skipped, summary.deleted, summary.failed, formatBytes(summary.bytes), `${(summary.elapsedMs / 1000).toFixed(1)} s`, `${formatBytes(summary.rate)}/s`]],
     ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
   );
+  if (summary.temp.count > 0) {
+    ctx.out.notice(
+      `${countOf(summary.temp.count, 'temporary file')} of a producer (*.tmp, *.bak, *.part; ${formatBytes(summary.temp.bytes)}) ${summary.dryRun ? 'would not be' : 'were not'} copied: they are still being written (--json lists them)`,
+    );
+  }
   if (summary.dryRun) ctx.out.notice('dry run: nothing was copied or deleted (--json lists the keys that would be copied)');
   if (summary.interrupted) ctx.out.notice('interrupted: copies in flight were stopped, and no source of an unproven copy was deleted; re-run the same command to complete the migration');
 }
 
 async function migrateCommand(ctx: CommandContext, options: MigrateCliOptions): Promise<void> {
   const streams = options.stream;
-  streams?.forEach(assertStreamName);
   if (options.concurrency < 1) throw new StorageError('InvalidArgument', '--concurrency must be 1 or more');
   if (options.from === options.to) throw new StorageError('InvalidArgument', `--from and --to are the same pool "${options.from}"`);
   const shard = options.shard === undefined ? undefined : parseShard(options.shard);
   const storage = await ctx.storage({ pools: [options.from, options.to] });
+  // Stream names by the layout: `app/stream` (SRS), `stream/variant` (variant layouts).
+  streams?.forEach((stream) => storage.layout.assertStream(stream));
   // Imported here, not at the top: every other command (and --help) starts faster without it.
   const { migrate } = await import('../../migrate/migrate.js');
   ctx.io.claimInterrupts?.();
