@@ -241,6 +241,21 @@ describe('migrate between local pools', () => {
     expect((await cli(['migrate', '--from', 'a', '--to', 'b', '--checksum', '--json'], { cwd })).json()).toMatchObject({ skipped: 1, copied: 0 });
   });
 
+  it("a producer's temporary files are not copied and are said so (a notice, and --json); other files are copied and counted", async () => {
+    const { cwd, a, b } = await setup();
+    await mkdir(path.join(a, 'hls/cam1'), { recursive: true });
+    await writeFile(path.join(a, 'hls/cam1/segment_1.ts'), 'AAAA');
+    await writeFile(path.join(a, 'hls/cam1/segment_2.ts.tmp'), 'half');
+    await writeFile(path.join(a, 'hls/cam1/index.m3u8.bak'), '#EXTM3U\n');
+    await writeFile(path.join(a, 'hls/cam1/notes.txt'), 'roof camera');
+    const table = await cli(['migrate', '--from', 'a', '--to', 'b'], { cwd });
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stderr).toMatch(/2 temporary files of a producer \(\*\.tmp, \*\.bak, \*\.part; 12 B\) were not copied: they are still being written/);
+    expect((await readdir(path.join(b, 'hls/cam1'))).sort()).toEqual(['notes.txt', 'segment_1.ts']);
+    const json = (await cli(['migrate', '--from', 'a', '--to', 'b', '--json'], { cwd })).json();
+    expect(json).toMatchObject({ skipped: 2, others: 1, temp: { count: 2, bytes: 12, keys: ['hls/cam1/index.m3u8.bak', 'hls/cam1/segment_2.ts.tmp'] } });
+  });
+
   it('--stream of a stream the source does not hold is reported on stderr with exit 3; the others are copied', async () => {
     const { cwd, a, b } = await setup();
     await mkdir(path.join(a, 'hls/cam1'), { recursive: true });

@@ -138,6 +138,9 @@ describe('migrate on producer layouts', () => {
     expect(summary).toMatchObject({ failed: 0, planned: 3 });
     expect(await s3Keys()).toEqual(['cam1-0.ts', 'cam1-1.ts', 'cam1.m3u8']);
     expect(await keysUnder(source.root)).toEqual(before.filter((k) => !/^cam1[-.]/.test(k)));
+    // Two streams of the one folder: it is listed once, each file planned and copied once.
+    const both = await run(source, 'nginx-rtmp', { streams: ['cam10', 'cam2'] });
+    expect(both).toMatchObject({ failed: 0, planned: 6, copied: 6, skipped: 0 });
   }, 60_000);
 
   it('--delete-source on SRS fMP4 with a destination disk that corrupts the init file: its source is kept, the playlist is neither copied nor deleted', async () => {
