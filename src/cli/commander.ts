@@ -16,7 +16,7 @@ export const InvalidArgumentError = commander.InvalidArgumentError;
  */
 const FOREIGN_OPTIONS: Readonly<Record<string, string>> = {
   '--checkers': "rclone's --checkers has no equivalent: --concurrency (or --transfers) sets how many objects are copied and checked at once",
-  '--max-age': 'there is no --max-age: --min-age <duration> protects segments newer than that from deletion',
+  '--max-age': 'there is no --max-age: --min-age <duration> protects segments newer than that from deletion, and --older-than <duration> deletes only older ones',
 };
 
 /** Words whose swap turns an option into its opposite: never suggested for each other. */

@@ -3,7 +3,10 @@
 // Streams come one at a time from the union listing of every pool (a pool given as `pool` limits
 // what is deleted, never what protects); playlists are read a few streams ahead, and deletes go in
 // batches per pool across streams. A batch that failed is checked again by a listing, so the result
-// says what is really gone.
+// says what is really gone. Only segments are ever deleted: playlists, master playlists, init files
+// (a stream starts with its init file, before any segment), producers' temporary files (*.tmp,
+// *.bak, *.part, whatever their age: a slow upload looks like a dead one) and files that match no
+// template are left alone; purge removes a retired stream's files.
 
 import pLimit from 'p-limit';
 import { isStorageError, StorageError } from '../errors.js';
@@ -22,6 +25,13 @@ export interface RetentionOptions {
   pool?: string | undefined;
   /** Never delete a segment modified less than this long ago (in any pool). */
   minAgeMs?: number | undefined;
+  /**
+   * Delete only segments older than this: for time-named ids (`{epoch}`, `{epoch_ms}`, `{time:...}`)
+   * by the later of the id's time and the newest modified time in any pool (a producer's clock zone
+   * or a copy never makes a segment look older than it is); for sequence ids by the modified time.
+   * With `keepNewest`, a segment is deleted only when both would delete it.
+   */
+  olderThanMs?: number | undefined;
   /** Only the streams of this shard (shard.ts). */
   shard?: Shard | undefined;
   /** Plan only: delete nothing. */
@@ -53,7 +63,7 @@ export interface PlannedDeletion {
 export interface StreamPlan {
   stream: string;
   kept: number[];
-  /** Outside the newest N, but kept: named by a playlist, before or after its entries, or too recent. */
+  /** Outside the newest N, but kept: named by a playlist, before or after its entries, or too recent (--min-age, --older-than). */
   protected: number[];
   delete: PlannedDeletion[];
   /** Pools whose listing (or playlist) failed: nothing is deleted for this stream. */
@@ -91,6 +101,9 @@ const BATCH_KEYS = 1000;
 export async function runRetention(storage: SegmentStorage, options: RetentionOptions): Promise<RetentionResult> {
   if (!Number.isSafeInteger(options.keepNewest) || options.keepNewest < 0) {
     throw new StorageError('InvalidArgument', `keep must be a whole number, 0 or more (got ${options.keepNewest})`);
+  }
+  for (const [name, value] of [['min age', options.minAgeMs], ['older-than age', options.olderThanMs]] as const) {
+    if (value !== undefined && !(Number.isFinite(value) && value >= 0)) throw new StorageError('InvalidArgument', `the ${name} must be a duration of 0 ms or more (got ${value})`);
   }
   if (options.pool !== undefined) storage.manager.pool(options.pool);
   const { signal } = options;
@@ -159,9 +172,13 @@ async function planStream(storage: SegmentStorage, contents: StreamContents, opt
   const now = (options.now ?? new Date()).getTime();
   const keepFrom = Math.max(0, segments.length - options.keepNewest);
   const plan: StreamPlan = { stream, kept: ids.slice(keepFrom), protected: [], delete: [], failures };
+  const { layout } = storage;
   for (let i = 0; i < keepFrom; i++) {
     const segment = segments[i]!;
-    const tooRecent = options.minAgeMs !== undefined && now - segment.newestModified.getTime() < options.minAgeMs;
+    const modified = segment.newestModified.getTime();
+    const tooRecent =
+      (options.minAgeMs !== undefined && now - modified < options.minAgeMs) ||
+      (options.olderThanMs !== undefined && now - Math.max(modified, layout.idTimeMs(segment.id) ?? -Infinity) < options.olderThanMs);
     if (tooRecent || guards.some((guard) => guard(segment.id))) {
       plan.protected.push(segment.id);
       continue;

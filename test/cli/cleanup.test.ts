@@ -122,6 +122,50 @@ describe('cleanup on local pools', () => {
     expect(result.json()).toMatchObject({ streams: [{ deleted: [0, 1, 2], protected: [3, 4, 5] }] });
   });
 
+  it('--older-than on sequence ids deletes by modified time, alone or beside --keep (a segment goes when both say so)', async () => {
+    const { cwd, a } = await twoPools();
+    await seed(a, 'cam1', range(0, 5));
+    const old = new Date(Date.now() - 3 * 3600_000);
+    for (const id of [0, 1, 2, 3]) await utimes(path.join(a, `hls/cam1/segment_${id}.ts`), old, old);
+    const withKeep = await cli(['cleanup', 'cam1', '--keep', '3', '--older-than', '2h', '--json'], { cwd });
+    expect(withKeep.json()).toMatchObject({ streams: [{ kept: [3, 4, 5], deleted: [0, 1, 2], protected: [] }] });
+    const alone = await cli(['cleanup', 'cam1', '--older-than', '2h', '--json'], { cwd });
+    expect(alone.json()).toMatchObject({ streams: [{ kept: [], deleted: [3], protected: [4, 5] }] });
+    expect(await ids(a, 'cam1')).toEqual([4, 5]);
+  });
+
+  it('--older-than on time-named segments ({epoch}) keeps by the time in the name, and by a recent modified time', async () => {
+    const cwd = await workdir({ layout: { segment: '{stream}/{epoch}.ts', playlist: '{stream}/index.m3u8' }, pools: [{ name: 'a', backend: { type: 'local', root: './a', createRoot: true } }] });
+    const dir = path.join(cwd, 'a/cam1');
+    await mkdir(dir, { recursive: true });
+    const now = Math.floor(Date.now() / 1000);
+    // Five segments named 4h, 3h, 2h, 30 min and 1 min ago; all but the newest two written long ago.
+    const times = [4 * 3600, 3 * 3600, 2 * 3600, 1800, 60].map((ago) => now - ago);
+    const old = new Date(Date.now() - 5 * 3600_000);
+    for (const [index, time] of times.entries()) {
+      await writeFile(path.join(dir, `${time}.ts`), `segment ${time}`);
+      if (index < 3) await utimes(path.join(dir, `${time}.ts`), old, old);
+    }
+    // 3h ago by its name, but modified a minute ago (a copy, or a clock in another zone): kept.
+    const copied = now - 3 * 3600 - 7;
+    await writeFile(path.join(dir, `${copied}.ts`), 'copied');
+    const result = await cli(['cleanup', 'cam1', '--older-than', '150m', '--json'], { cwd });
+    expect(result.code).toBe(0);
+    expect(result.json()).toMatchObject({ streams: [{ deleted: [times[0], times[1]], protected: [copied, times[2], times[3], times[4]].sort((x, y) => x - y) }] });
+    expect((await readdir(dir)).sort()).toEqual([copied, times[2], times[3], times[4]].map((t) => `${t}.ts`).sort());
+  });
+
+  it('cleans SRS streams named app/stream', async () => {
+    const cwd = await workdir({ layout: 'srs', pools: [{ name: 'a', backend: { type: 'local', root: './a', createRoot: true } }] });
+    await mkdir(path.join(cwd, 'a/live'), { recursive: true });
+    for (const id of range(0, 4)) await writeFile(path.join(cwd, `a/live/cam1-${id}.ts`), 'x');
+    for (const id of range(0, 4)) await writeFile(path.join(cwd, `a/live/cam2-${id}.ts`), 'x');
+    const result = await cli(['cleanup', 'live/cam1', '--keep', '2', '--json'], { cwd });
+    expect(result.code).toBe(0);
+    expect(result.json()).toMatchObject({ streams: [{ stream: 'live/cam1', kept: [3, 4], deleted: [0, 1, 2] }] });
+    expect((await readdir(path.join(cwd, 'a/live'))).sort()).toEqual(['cam1-3.ts', 'cam1-4.ts', ...range(0, 4).map((id) => `cam2-${id}.ts`)]);
+  });
+
   it('--pool cleans that pool alone', async () => {
     const { cwd, a, b } = await twoPools();
     await seed(a, 'cam1', range(0, 5));
@@ -161,15 +205,23 @@ describe('cleanup on local pools', () => {
     [['cleanup', '--all', '--keep', 'x'], /must be a whole number/],
     [['cleanup', '--keep', '3'], /name the streams to clean, or give --all/],
     [['cleanup', 'cam1', '--all', '--keep', '3'], /either stream names or --all/],
-    [['cleanup', '--all'], /required option '--keep <n>'/],
+    [['cleanup', '--all'], /say what to keep: --keep N .*--older-than DURATION/],
     [['cleanup', '--all', '--keep', '3', '--min-age', '10'], /duration with a unit/],
+    [['cleanup', '--all', '--older-than', '-1h'], /--older-than <duration>.*'-1h' is invalid.*duration with a unit/],
+    [['cleanup', '--all', '--older-than', 'soon'], /--older-than <duration>.*'soon' is invalid/],
+    [['cleanup', '--all', '--older-than', '10'], /duration with a unit/],
+    [['cleanup', 'live/cam1', '--keep', '3'], /invalid stream name "live\/cam1": this layout names streams stream,/],
     [['cleanup', '../x', '--keep', '3'], /invalid stream name/],
   ])('refuses %j with exit 2 and deletes nothing', async (args, message) => {
     const { cwd, a } = await twoPools();
     await seed(a, 'cam1', range(0, 5));
+    const old = new Date(Date.now() - 30 * 86400_000);
+    for (const id of range(0, 5)) await utimes(path.join(a, `hls/cam1/segment_${id}.ts`), old, old);
     const result = await cli(args, { cwd });
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(message);
+    // One line naming what was wrong (usage errors add the --help hint).
+    expect(result.stderr.trim().split('\n').filter((line) => line !== '(add --help for usage)')).toHaveLength(1);
     expect(await ids(a, 'cam1')).toEqual(range(0, 5));
   });
 });

@@ -1,10 +1,10 @@
-// cleanup --keep N: retention across every pool (or --pool), safe to run from cron on several hosts.
+// cleanup --keep N and/or --older-than DURATION: retention across every pool (or --pool), safe to run
+// from cron on several hosts.
 
 import { InvalidArgumentError } from '../commander.js';
 import type ms from 'ms';
 import { requireCommonJs } from '../../commonjs.js';
 import { StorageError } from '../../errors.js';
-import { assertStreamName } from '../../segments/layout.js';
 import type { RetentionProgress, RetentionResult } from '../../segments/retention.js';
 import { parseShard, type Shard } from '../../segments/shard.js';
 import type { CommandContext } from '../context.js';
@@ -13,7 +13,8 @@ import { countOf, formatCount } from '../output.js';
 import type { Program } from '../program.js';
 
 interface CleanupOptions {
-  keep: number;
+  keep?: number;
+  olderThan?: number;
   all?: boolean;
   dryRun?: boolean;
   maxDelete?: number;
@@ -129,9 +130,13 @@ async function cleanup(ctx: CommandContext, streams: string[], options: CleanupO
   if ((streams.length === 0) === (options.all !== true)) {
     throw new StorageError('InvalidArgument', streams.length === 0 ? 'name the streams to clean, or give --all for every stream' : 'give either stream names or --all, not both');
   }
-  streams.forEach(assertStreamName);
+  if (options.keep === undefined && options.olderThan === undefined) {
+    throw new StorageError('InvalidArgument', 'say what to keep: --keep N (the newest N segments per stream), --older-than DURATION (delete only older ones), or both');
+  }
   // Every pool: --pool limits what is deleted, never what protects (playlists in any pool).
   const storage = await ctx.storage();
+  // Names as the layout writes them: `app/stream` (SRS), `stream/variant` (variant layouts).
+  streams.forEach((stream) => storage.layout.assertStream(stream));
   if (options.pool !== undefined) storage.manager.pool(options.pool);
   // Imported here, not at the top: every other command (and --help) starts faster without it.
   const { runRetention } = await import('../../segments/retention.js');
@@ -141,7 +146,8 @@ async function cleanup(ctx: CommandContext, streams: string[], options: CleanupO
   let result: RetentionResult;
   try {
     result = await runRetention(storage, {
-      keepNewest: options.keep,
+      keepNewest: options.keep ?? 0,
+      olderThanMs: options.olderThan,
       streams: options.all === true ? undefined : streams,
       pool: options.pool,
       minAgeMs: options.minAge,
@@ -176,9 +182,10 @@ function parseShardOption(value: string): Shard {
 export function registerCleanup(program: Program): void {
   program.command
     .command('cleanup')
-    .description('keep the newest N segments per stream (and all a playlist may still serve); delete the rest from every pool')
-    .argument('[stream...]', 'streams to clean (or --all)')
-    .requiredOption('--keep <n>', 'segments to keep per stream, newest ids first', parseWholeNumber)
+    .description('keep the newest N segments per stream, or those younger than a duration (and all a playlist may still serve); delete the rest from every pool')
+    .argument('[stream...]', 'streams to clean (or --all): stream, app/stream or stream/variant, as the layout names them')
+    .option('--keep <n>', 'segments to keep per stream, newest ids first', parseWholeNumber)
+    .option('--older-than <duration>', 'delete only segments older than this (1h, 2d): by the time in their name (time-named layouts), else by modified time', parseDuration)
     .option('--all', 'clean every stream')
     .option('--dry-run', 'print the exact plan and delete nothing')
     .option('--max-delete <n>', 'refuse the whole run if it would delete more than n segments', parseWholeNumber)
@@ -190,11 +197,15 @@ export function registerCleanup(program: Program): void {
       `
 Never deleted: segments named by a playlist in any pool (URI lines and URI="..." of tags such as
 EXT-X-MAP, EXT-X-PART, EXT-X-PRELOAD-HINT), as many just before its first entry, and every segment
-after its last (the live edge), with --keep 0 too. Nothing is deleted for a stream when any pool's
-listing or playlist of it fails (exit 1). Ctrl-C stops, reports what was deleted, and exits 130.
+after its last (the live edge), with --keep 0 too. Only segments are deleted: playlists, master
+playlists, fMP4 init files, producers' temporary files (*.tmp, *.bak, *.part) and files that match
+no template stay. With --keep and --older-than, a segment goes only when both would delete it.
+Nothing is deleted for a stream when any pool's listing or playlist of it fails (exit 1). Ctrl-C
+stops, reports what was deleted, and exits 130.
 
 Examples:
   flux-storage cleanup --all --keep 30 --dry-run
+  flux-storage cleanup live/cam1 --older-than 2d           (SRS: app/stream; a DVR window of two days)
   */5 * * * * flux-storage -c /etc/flux/storage.config.json cleanup --all --keep 30 --min-age 10m --max-delete 5000 --quiet
   */5 * * * * flux-storage -c /etc/flux/storage.config.json cleanup --all --keep 30 --shard 2/3 --quiet   (host 2 of 3)`,
     )
