@@ -151,8 +151,9 @@ describe('cleanup on local pools', () => {
     await writeFile(path.join(dir, `${copied}.ts`), 'copied');
     const result = await cli(['cleanup', 'cam1', '--older-than', '150m', '--json'], { cwd });
     expect(result.code).toBe(0);
-    expect(result.json()).toMatchObject({ streams: [{ deleted: [times[0], times[1]], protected: [copied, times[2], times[3], times[4]].sort((x, y) => x - y) }] });
-    expect((await readdir(dir)).sort()).toEqual([copied, times[2], times[3], times[4]].map((t) => `${t}.ts`).sort());
+    const left = [copied, ...times.slice(2)].sort((x, y) => x - y);
+    expect(result.json()).toMatchObject({ streams: [{ deleted: times.slice(0, 2), protected: left }] });
+    expect((await readdir(dir)).sort()).toEqual(left.map((t) => `${t}.ts`).sort());
   });
 
   it('cleans SRS streams named app/stream', async () => {
