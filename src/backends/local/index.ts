@@ -71,9 +71,7 @@ export class LocalBackend implements StorageBackend {
     const { signal } = options;
     try {
       throwIfAborted(signal);
-      const tmpDir = await this.ensureTmpDir();
-      const tmp = path.join(tmpDir, `${process.pid}.${(tmpSequence++).toString(36)}.${Math.random().toString(36).slice(2, 10)}`);
-      const handle = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+      const { tmp, handle } = await this.createTmp();
       try {
         await handle.writeFile(data, { signal });
         if (this.options.fsync) await handle.datasync();
@@ -384,6 +382,25 @@ export class LocalBackend implements StorageBackend {
       const mapped = await this.mapError(error, key);
       if (mapped.code === 'NotFound') return null;
       throw mapped;
+    }
+  }
+
+  /**
+   * A new temporary file for a write. When the temporary folder made earlier is gone (the root was
+   * deleted, unmounted or replaced since), it is made again, or refused, as on the first write:
+   * recreated under createRoot, else the root is reported missing or a symlink.
+   */
+  private async createTmp(): Promise<{ tmp: string; handle: FileHandle }> {
+    for (let again = false; ; again = true) {
+      const tmpDir = await this.ensureTmpDir();
+      const tmp = path.join(tmpDir, `${process.pid}.${(tmpSequence++).toString(36)}.${Math.random().toString(36).slice(2, 10)}`);
+      try {
+        return { tmp, handle: await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644) };
+      } catch (error) {
+        const code = errnoCode(error);
+        if (again || (code !== 'ENOENT' && code !== 'ENOTDIR')) throw error;
+        this.tmpReady = undefined;
+      }
     }
   }
 
