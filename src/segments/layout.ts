@@ -164,6 +164,33 @@ export class SegmentLayout {
     }
   }
 
+  /** Names carry a free stem (`{name}`, ffmpeg): a stream's files are found by listing, not by formatting a key. */
+  get hasStem(): boolean {
+    return [...this.compiled.templates.values()].some((template) => template.hasStem);
+  }
+
+  /**
+   * What a file named `name` (a bare file name) is when stored in `stream`'s folder of each kind:
+   * the kind, segment id and stem the layout reads from it there, or undefined when the name fits
+   * no template of that stream (`cam2-3.ts` is no file of stream cam1).
+   */
+  fileNamed(stream: string, name: string): { kind: TemplateKind; id?: number; stem?: string } | undefined {
+    this.assertStream(stream);
+    if (name.includes('/')) return undefined;
+    for (const template of this.compiled.templates.values()) {
+      let folder: string;
+      try {
+        folder = template.folderOf(stream);
+      } catch {
+        // A template of another shape of stream (a variant layout's master is the stream's, not the variant's).
+        continue;
+      }
+      const found = this.compiled.match(folder + name);
+      if (found?.kind === template.kind && found.stream === stream) return { kind: found.kind, ...(found.id === undefined ? {} : { id: found.id }), ...(found.stem === undefined ? {} : { stem: found.stem }) };
+    }
+    return undefined;
+  }
+
   /** Streams have an init file (fMP4). */
   get hasInit(): boolean {
     return this.compiled.templates.has('init');
@@ -205,8 +232,8 @@ export class SegmentLayout {
   }
 
   /** The stream's init file (fMP4); undefined for layouts without one. */
-  initKey(stream: string): string | undefined {
-    return this.template('init') === undefined ? undefined : this.root + this.template('init')!.format(this.assertStream(stream), undefined, this.defaultStem());
+  initKey(stream: string, stem = this.defaultStem()): string | undefined {
+    return this.template('init') === undefined ? undefined : this.root + this.template('init')!.format(this.assertStream(stream), undefined, stem);
   }
 
   /** What a key under the layout is; undefined for keys outside the layout's prefix or of no stream. */
@@ -230,7 +257,7 @@ export class SegmentLayout {
   }
 
   /** ffmpeg-style templates name new files with this stem: the playlist's own name, `index`. */
-  private defaultStem(): string {
+  defaultStem(): string {
     return 'index';
   }
 

@@ -24,6 +24,10 @@ export interface StreamSummary {
   /** Pools holding any of its segments, in priority order. */
   pools: string[];
   hasPlaylist: boolean;
+  /** Its objects other than segments and playlists: init, master, temporary and other files. */
+  files: number;
+  /** How many of those match no template ("other" files): never hidden, never deleted by retention. */
+  others: number;
 }
 
 export interface Listing<T> {
@@ -55,9 +59,13 @@ export interface StreamDeletion {
 }
 
 /** An input of saveMany: a segment by id, or the stream's playlist; the bytes, or a function that reads them when the item's turn comes. */
-export type SaveItem =
+export type SaveItem = (
   | { kind: 'segment'; id: number; data: Uint8Array | (() => Promise<Uint8Array>) }
-  | { kind: 'playlist'; data: Uint8Array | (() => Promise<Uint8Array>) };
+  | { kind: 'playlist' | 'init'; data: Uint8Array | (() => Promise<Uint8Array>) }
+) & {
+  /** The free stem (`{name}`) of layouts that have one (ffmpeg): the file's own, so a playlist beside it names it; the layout's default otherwise. */
+  stem?: string | undefined;
+};
 
 export interface SaveManyOptions {
   /** Write to this pool only, with no failover. */
@@ -123,6 +131,27 @@ export interface StreamListing extends AsyncIterable<StreamContents> {
   readonly failures: PoolFailure[];
 }
 
+/** A stream's counts from its contents; `order` is the pools' priority order. */
+export function summarizeStream({ stream, segments, playlists, files, others }: StreamContents, order: readonly string[]): StreamSummary {
+  const pools = new Set<string>();
+  let bytes = 0;
+  for (const segment of segments) {
+    bytes += segment.size;
+    for (const pool of segment.pools) pools.add(pool);
+  }
+  return {
+    stream,
+    segments: segments.length,
+    bytes,
+    firstId: segments[0]?.id ?? null,
+    lastId: segments[segments.length - 1]?.id ?? null,
+    pools: order.filter((name) => pools.has(name)),
+    hasPlaylist: playlists.length > 0,
+    files: files.length,
+    others,
+  };
+}
+
 export class SegmentStorage {
   readonly layout: SegmentLayout;
   readonly manager: StorageManager;
@@ -148,12 +177,13 @@ export class SegmentStorage {
    * at most `concurrency` inputs are held at once.
    */
   async saveMany<T extends SaveItem>(stream: string, items: readonly T[], options: SaveManyOptions = {}): Promise<SaveResult<T>[]> {
-    const keys = items.map((item) => (item.kind === 'playlist' ? this.layout.playlistKey(stream) : this.layout.segmentKey(stream, item.id)));
+    const keys = items.map((item) => this.saveKey(stream, item));
     const seen = new Map<string, number>();
     keys.forEach((key, index) => {
       const first = seen.get(key);
       if (first !== undefined) {
-        const what = items[index]!.kind === 'playlist' ? 'the playlist' : `segment ${(items[index] as { id: number }).id}`;
+        const item = items[index]!;
+        const what = item.kind === 'segment' ? `segment ${item.id}` : item.kind === 'init' ? 'the init file' : 'the playlist';
         throw new StorageError('InvalidArgument', `inputs ${first + 1} and ${index + 1} are both ${what} of ${stream}: give each segment once`, { key });
       }
       seen.set(key, index);
@@ -176,10 +206,20 @@ export class SegmentStorage {
         }
         options.onSaved?.(results[index]);
       });
-    for (const kind of ['segment', 'playlist'] as const) {
+    // The init file before the segments that need it, playlists last.
+    for (const kind of ['init', 'segment', 'playlist'] as const) {
       await Promise.all(items.flatMap((item, index) => (item.kind === kind ? [store(index)] : [])));
     }
     return results;
+  }
+
+  /** Where saveMany stores an item: the layout's name for it, with the item's stem. */
+  private saveKey(stream: string, item: SaveItem): string {
+    if (item.kind === 'segment') return this.layout.segmentKey(stream, item.id, item.stem);
+    if (item.kind === 'playlist') return this.layout.playlistKey(stream, item.stem);
+    const key = this.layout.initKey(stream, item.stem);
+    if (key === undefined) throw new StorageError('InvalidArgument', `this layout has no init file (its templates name none): an init file of ${stream} cannot be stored`);
+    return key;
   }
 
   /** The segment's bytes from whichever pool holds it. NotFound when none does. */
@@ -273,23 +313,7 @@ export class SegmentStorage {
     const order = this.manager.pools.map((p) => p.name);
     const items: StreamSummary[] = [];
     const listing = this.streams(options);
-    for await (const { stream, segments, playlists } of listing) {
-      const pools = new Set<string>();
-      let bytes = 0;
-      for (const segment of segments) {
-        bytes += segment.size;
-        for (const pool of segment.pools) pools.add(pool);
-      }
-      items.push({
-        stream,
-        segments: segments.length,
-        bytes,
-        firstId: segments[0]?.id ?? null,
-        lastId: segments[segments.length - 1]?.id ?? null,
-        pools: order.filter((name) => pools.has(name)),
-        hasPlaylist: playlists.length > 0,
-      });
-    }
+    for await (const contents of listing) items.push(summarizeStream(contents, order));
     return { items: items.sort((a, b) => compareNames(a.stream, b.stream)), failures: listing.failures };
   }
 

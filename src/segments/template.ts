@@ -22,6 +22,8 @@ export interface TemplateMatch {
   stream: string;
   /** The segment's number: its sequence, or its time (epoch seconds, or ms for `{epoch_ms}`). */
   id?: number;
+  /** The free stem (`{name}`) the name was written with, where the template has one. */
+  stem?: string;
 }
 
 /** How a segment's id is read from its name. */
@@ -108,6 +110,7 @@ export class CompiledTemplate {
     let app: string | undefined;
     let variant: string | undefined;
     let id: number | undefined;
+    let stem: string | undefined;
     const time: Partial<Record<'year' | 'month' | 'day' | 'hour' | 'minute' | 'second', number>> = {};
     let group = 1;
     for (const part of this.groups) {
@@ -121,6 +124,7 @@ export class CompiledTemplate {
       if (part.field === 'stream') stream = value!;
       else if (part.field === 'app') app = value;
       else if (part.field === 'variant') variant = value;
+      else if (part.field === 'name') stem = value ?? '';
       else if (part.field === 'seq' || part.field === 'epoch' || part.field === 'epoch_ms') {
         const n = Number(value);
         if (!Number.isSafeInteger(n)) return undefined;
@@ -130,7 +134,7 @@ export class CompiledTemplate {
     }
     if (stream === '.' || stream === '..') return undefined;
     const full = [app, stream, variant].filter((s) => s !== undefined && s !== '').join('/');
-    return id === undefined ? { kind: this.kind, stream: full } : { kind: this.kind, stream: full, id };
+    return { kind: this.kind, stream: full, ...(id === undefined ? {} : { id }), ...(stem === undefined ? {} : { stem }) };
   }
 
   /**

@@ -81,8 +81,8 @@ describe('SegmentStorage', () => {
     await segments.savePlaylist('a', '#EXTM3U\n');
     const { items } = await segments.listStreams();
     expect(items).toEqual([
-      { stream: 'a', segments: 1, bytes: 1, firstId: 5, lastId: 5, pools: ['p2'], hasPlaylist: true },
-      { stream: 'b', segments: 2, bytes: 30, firstId: 3, lastId: 12, pools: ['p1', 'p2'], hasPlaylist: false },
+      { stream: 'a', segments: 1, bytes: 1, firstId: 5, lastId: 5, pools: ['p2'], hasPlaylist: true, files: 0, others: 0 },
+      { stream: 'b', segments: 2, bytes: 30, firstId: 3, lastId: 12, pools: ['p1', 'p2'], hasPlaylist: false, files: 0, others: 0 },
     ]);
   });
 

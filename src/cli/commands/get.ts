@@ -5,6 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { StorageError } from '../../errors.js';
 import { parseSegmentId } from '../../segments/layout.js';
+import { playlistKey, segmentKey } from '../../segments/lookup.js';
 import type { CommandContext } from '../context.js';
 import { formatBytes } from '../output.js';
 import type { Program } from '../program.js';
@@ -28,10 +29,10 @@ async function get(ctx: CommandContext, stream: string, idText: string | undefin
     throw new StorageError('InvalidArgument', 'refusing to write binary data to a terminal: give -o <file> or pipe the output');
   }
   const storage = await ctx.storage({ pool: options.pool });
-  const { data, pool, key } =
-    id === undefined
-      ? await storage.loadPlaylist(stream, options).then(({ text, pool: from }) => ({ data: Buffer.from(text, 'utf8'), pool: from, key: storage.layout.playlistKey(stream) }))
-      : await storage.load(stream, id, options);
+  storage.layout.assertStream(stream);
+  // The real key: under a free stem (ffmpeg) the stream's folder is listed to find it.
+  const key = id === undefined ? await playlistKey(storage, stream, options) : await segmentKey(storage, stream, id, options);
+  const { data, pool } = await storage.manager.read(key, options.pool === undefined ? {} : { pool: options.pool });
   const what = id === undefined ? `the playlist of ${stream}` : `segment ${id} of ${stream}`;
   if (toStdout) {
     // A playlist under --json is in the document, as text.

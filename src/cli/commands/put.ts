@@ -8,7 +8,7 @@ import path from 'node:path';
 import { InvalidArgumentError } from '../commander.js';
 import { StorageError } from '../../errors.js';
 import { assertWritable } from '../../pool/policy.js';
-import { assertStreamName, parseSegmentId } from '../../segments/layout.js';
+import { parseSegmentId, type SegmentLayout } from '../../segments/layout.js';
 import type { SaveItem, SaveResult } from '../../segments/segment-storage.js';
 import type { CommandContext } from '../context.js';
 import { EXIT, exitCodeFor } from '../exit-codes.js';
@@ -31,8 +31,8 @@ export function idFromFileName(file: string): number | undefined {
 /** Segments stored at once by one put. */
 const PUT_CONCURRENCY = 8;
 
-/** An input named on the command line, with what it is. */
-type NamedInput = { file: string } & ({ kind: 'segment'; id: number } | { kind: 'playlist' });
+/** An input named on the command line, with what it is; `stem` for layouts with a free stem (ffmpeg). */
+type NamedInput = { file: string; stem?: string | undefined; renamed?: boolean } & ({ kind: 'segment'; id: number } | { kind: 'playlist' | 'init' });
 type PutItem = NamedInput & { data: SaveItem['data'] };
 
 const refuse = (detail: string, cause?: unknown): StorageError => new StorageError('InvalidArgument', `${detail}: nothing was stored`, cause === undefined ? {} : { cause });
@@ -95,8 +95,40 @@ function unreadable(file: string, error: unknown): StorageError {
   return refuse(`cannot read ${file} (${code ?? (error as Error).message})`, error);
 }
 
+/**
+ * What each input is, by its name: a name the layout gives a file of this stream keeps its kind,
+ * id and stem (so a playlist put beside it still names it); any other `.m3u8` is the playlist, an
+ * `init` `.mp4` the init file, and a segment's id is the last number of its name. Under a free stem
+ * those take the stem of the playlist put with them, or the layout's default, and say so.
+ */
+function nameInputs(ctx: CommandContext, layout: SegmentLayout, stream: string, files: readonly string[], id: string | undefined): NamedInput[] {
+  const fitted = files.map((file) => (file === '-' ? undefined : layout.fileNamed(stream, path.basename(file))));
+  const playlistStem = fitted.find((fit) => fit?.kind === 'playlist')?.stem;
+  const stem = playlistStem ?? layout.defaultStem();
+  const named = files.map((file, index): NamedInput => {
+    const fit = fitted[index];
+    const base = path.basename(file);
+    if (id !== undefined) return fit?.kind === 'segment' ? { file, kind: 'segment', id: parseSegmentId(id), stem: fit.stem } : { file, kind: 'segment', id: parseSegmentId(id), stem, renamed: true };
+    if (fit?.kind === 'segment') return { file, kind: 'segment', id: fit.id!, stem: fit.stem };
+    if (fit?.kind === 'playlist' || fit?.kind === 'init') return { file, kind: fit.kind, stem: fit.stem };
+    if (fit?.kind === 'master') throw refuse(`${file} is a master playlist: put stores a stream's segments, playlist and init file`);
+    if (base === layout.playlist || base.endsWith('.m3u8')) return { file, kind: 'playlist', stem, renamed: true };
+    if (layout.hasInit && /init/i.test(base) && /\.(mp4|m4s)$/.test(base)) return { file, kind: 'init', stem, renamed: true };
+    const number = idFromFileName(file);
+    if (number === undefined) throw new StorageError('InvalidArgument', `no segment id in the file name ${JSON.stringify(file)}: name it as the layout does (${layout.segmentKey(stream, 1, stem)}) or give --id <n>`);
+    return { file, kind: 'segment', id: number, stem, renamed: true };
+  });
+  const renamed = named.filter((item) => item.renamed === true);
+  if (layout.hasStem && renamed.length > 0) {
+    const example = renamed[0]!;
+    const key = example.kind === 'segment' ? layout.segmentKey(stream, example.id, stem) : example.kind === 'init' ? layout.initKey(stream, stem) : layout.playlistKey(stream, stem);
+    const from = playlistStem === undefined ? "the layout's default" : 'the stem of the playlist put with them';
+    ctx.out.notice(`${countOf(renamed.length, 'file')} of ${stream} do not fit the layout's names: stored with the stem "${stem}" (${from}), such as ${example.file === '-' ? 'stdin' : example.file} → ${key}`);
+  }
+  return named;
+}
+
 async function put(ctx: CommandContext, stream: string, files: string[], options: PutOptions): Promise<void> {
-  assertStreamName(stream);
   if (options.id !== undefined && files.length !== 1) {
     throw new StorageError('InvalidArgument', '--id names the id of a single file (or of "-" for stdin): give one file');
   }
@@ -105,24 +137,19 @@ async function put(ctx: CommandContext, stream: string, files: string[], options
   }
   const { config } = await ctx.config();
   const storage = await ctx.storage({ pool: options.pool });
+  storage.layout.assertStream(stream);
   // A read-only pool named by --pool refuses the whole put (exit 2) before any input is read.
   if (options.pool !== undefined) {
     const pool = storage.manager.pool(options.pool);
     assertWritable({ name: pool.name, readOnly: pool.config.readOnly });
   }
   // Every name and input is checked before anything is written, so a bad one changes nothing.
-  const named = files.map((file): NamedInput => {
-    if (options.id !== undefined) return { file, kind: 'segment', id: parseSegmentId(options.id) };
-    if (path.basename(file) === storage.layout.playlist) return { file, kind: 'playlist' };
-    const id = idFromFileName(file);
-    if (id === undefined) throw new StorageError('InvalidArgument', `no segment id in the file name ${JSON.stringify(file)}: name it segment_<n>.ts or give --id <n>`);
-    return { file, kind: 'segment', id };
-  });
+  const named = nameInputs(ctx, storage.layout, stream, files, options.id);
   const firstOfId = new Map<string, string>();
   for (const item of named) {
-    const id = item.kind === 'playlist' ? 'playlist' : String(item.id);
+    const id = item.kind === 'segment' ? String(item.id) : item.kind;
     const first = firstOfId.get(id);
-    if (first !== undefined) throw refuse(`${first} and ${item.file} are both ${id === 'playlist' ? 'the playlist' : `segment ${id}`} of ${stream}: give each once`);
+    if (first !== undefined) throw refuse(`${first} and ${item.file} are both ${item.kind === 'segment' ? `segment ${id}` : item.kind === 'init' ? 'the init file' : 'the playlist'} of ${stream}: give each once`);
     firstOfId.set(id, item.file);
   }
   const items: PutItem[] = [];
@@ -165,6 +192,7 @@ async function put(ctx: CommandContext, stream: string, files: string[], options
   const results = saved.map((r) => ({
     file: r.item.file,
     stream,
+    kind: r.item.kind,
     id: r.item.kind === 'segment' ? r.item.id : null,
     key: r.error === null ? r.key : null,
     pool: r.error === null ? r.pool : null,
@@ -177,7 +205,7 @@ async function put(ctx: CommandContext, stream: string, files: string[], options
   if (ctx.out.quiet) return;
   await ctx.out.table(
     ['ID', 'POOL', 'SIZE', 'FILE'],
-    results.filter((r) => r.error === null).map((r) => [r.id ?? 'playlist', r.pool ?? '-', formatBytes(r.size), r.file]),
+    results.filter((r) => r.error === null).map((r) => [r.id ?? r.kind, r.pool ?? '-', formatBytes(r.size), r.file]),
     ['right', 'left', 'right'],
   );
 }
@@ -185,7 +213,7 @@ async function put(ctx: CommandContext, stream: string, files: string[], options
 export function registerPut(program: Program): void {
   program.command
     .command('put')
-    .description('store segment files; the id comes from the name (segment_<n>.ts, or its last number)')
+    .description("store segment files (and the playlist, the init file); named as the layout names them, the id read from the name (or its last number)")
     .argument('<stream>', 'stream name')
     .argument('<file...>', 'segment files, or - for stdin with --id')
     .option('--id <n>', 'segment id for a single file or stdin', (value: string) => {
@@ -196,7 +224,7 @@ export function registerPut(program: Program): void {
     .option('--allow-empty', 'store an empty (0-byte) input; without it, an empty input is refused', false)
     .addHelpText(
       'after',
-      '\nEvery input is checked before anything is stored: a directory, an unreadable or missing file, two inputs of one id, an empty input (without --allow-empty) or one larger than maxSegmentBytes (1 GiB by default) exits 2 with nothing stored.\n\nExamples:\n  flux-storage put cam1 segment_1.ts segment_2.ts index.m3u8\n  ffmpeg ... | flux-storage put cam1 - --id 42',
+      '\nEvery input is checked before anything is stored: a directory, an unreadable or missing file, two inputs of one id, an empty input (without --allow-empty) or one larger than maxSegmentBytes (1 GiB by default) exits 2 with nothing stored.\n\nA file named as the layout names a file of the stream (cam1-3.ts under nginx-rtmp, out3.ts under ffmpeg) is stored under that name, its stem kept, so a playlist put with it still names it; other names are stored under the name the layout gives their id (the stem of the playlist put with them, or "index").\n\nExamples:\n  flux-storage put cam1 segment_1.ts segment_2.ts index.m3u8\n  ffmpeg ... | flux-storage put cam1 - --id 42',
     )
     .action(program.action(put));
 }

@@ -2,7 +2,8 @@
 // holding them, or from --pool alone.
 
 import { isStorageError, StorageError } from '../../errors.js';
-import { assertStreamName, parseSegmentId } from '../../segments/layout.js';
+import { parseSegmentId } from '../../segments/layout.js';
+import { playlistKey, segmentKeys } from '../../segments/lookup.js';
 import type { CommandContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { countOf } from '../output.js';
@@ -30,13 +31,16 @@ function parseIdOrRange(text: string): number | IdRange {
 }
 
 async function rm(ctx: CommandContext, stream: string, idTexts: string[], options: RmOptions): Promise<void> {
-  assertStreamName(stream);
   if (idTexts.length === 0 && options.playlist !== true) throw new StorageError('InvalidArgument', 'name the segment ids (42, or a range 10-20) or give --playlist');
   const parsed = idTexts.map(parseIdOrRange);
   const ranges = parsed.filter((p): p is IdRange => typeof p !== 'number');
   const inRange = (id: number): boolean => ranges.some((r) => id >= r.from && id <= r.to);
   const ids = [...new Set(parsed.filter((p): p is number => typeof p === 'number' && !inRange(p)))];
   const storage = await ctx.storage({ pool: options.pool });
+  storage.layout.assertStream(stream);
+  // The real keys first (under a free stem, from a listing): two names of one id refuse the whole rm.
+  const keys = await segmentKeys(storage, stream, ids, options);
+  const playlistAt = options.playlist === true ? await playlistKey(storage, stream, options) : undefined;
   const removed: { id: number; key: string; deletedFrom: string[] }[] = [];
   const notFound: number[] = [];
   const emptyRanges: string[] = [];
@@ -54,7 +58,7 @@ async function rm(ctx: CommandContext, stream: string, idTexts: string[], option
   if (options.playlist === true) {
     // The playlist first: a player must not be sent to segments that are being removed.
     try {
-      playlist = await storage.deletePlaylist(stream, options);
+      playlist = { key: playlistAt!, ...(await storage.manager.delete(playlistAt!, options)) };
     } catch (error) {
       if (!isStorageError(error, 'NotFound')) {
         notFoundOrFailed(null, error);
@@ -85,8 +89,10 @@ async function rm(ctx: CommandContext, stream: string, idTexts: string[], option
     for (const f of deleteFailures) notFoundOrFailed(f.id, f.error);
   }
   for (const id of ids) {
+    const key = keys.get(id);
     try {
-      removed.push({ id, ...(await storage.delete(stream, id, options)) });
+      if (key === undefined) throw new StorageError('NotFound', `segment ${id} of ${stream}: no pool holds it`);
+      removed.push({ id, key, ...(await storage.manager.delete(key, options)) });
     } catch (error) {
       notFoundOrFailed(id, error);
     }
