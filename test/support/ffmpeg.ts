@@ -27,6 +27,8 @@ export interface MakeStreamOptions {
   listSize?: number;
   /** Start timestamps here (seconds), e.g. to make a restart after another stream. */
   startAt?: number;
+  /** The first segment's number (ffmpeg's -start_number; 0 by default): 8 makes ids cross 10, where string order is wrong. */
+  startNumber?: number;
   /**
    * Variants (ffmpeg's -var_stream_map): this many renditions of the picture and tone at different
    * bitrates, `%v` (0, 1, ...) in `segment` and `playlist` naming each one's files, and a master
@@ -59,6 +61,7 @@ export async function makeStream(dir: string, options: MakeStreamOptions): Promi
         ]),
     ...(options.startAt === undefined ? [] : ['-output_ts_offset', String(options.startAt)]),
     '-f', 'hls', '-hls_time', '1', '-hls_list_size', String(options.listSize ?? 0),
+    ...(options.startNumber === undefined ? [] : ['-start_number', String(options.startNumber)]),
     ...(options.fmp4Init === undefined ? [] : ['-hls_segment_type', 'fmp4', '-hls_fmp4_init_filename', options.fmp4Init]),
     '-hls_segment_filename', path.join(dir, options.segment),
     playlist,
