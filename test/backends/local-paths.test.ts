@@ -77,7 +77,7 @@ describe('keys and their folders', () => {
       key: 'hls/cam1/segment_1.ts',
       backend: 'local',
     });
-    expect(await failure(backend.read('hls/cam1/segment_2.ts'))).toMatchObject({ code: 'NotFound', key: 'hls/cam1/segment_2.ts' });
+    expect(await failure(backend.read('hls/cam1/segment_2.ts'))).toMatchObject({ code: 'NotFound', detail: 'no such object (not a regular file)', key: 'hls/cam1/segment_2.ts', backend: 'local' });
     await rm(outside, { recursive: true });
   });
 });
@@ -118,12 +118,26 @@ describe('the root', () => {
     expect((await backend.read('hls/cam1/segment_1.ts')).toString()).toBe('x');
   });
 
-  it('with createRoot, a root that went away after it was found is made again by the next write', async () => {
-    const { backend, dir } = await makeLocal({ createRoot: true });
+  it('with createRoot, a root that went away after it was found is made again by the next write, its parents too', async () => {
+    const base = await mkdtemp(path.join(tmpdir(), 'flux-paths-'));
+    const root = path.join(base, 'disk', 'store');
+    const backend = new LocalBackend(v.parse(localOptionsSchema, { type: 'local', root, createRoot: true }));
     await backend.write('hls/cam1/segment_1.ts', Buffer.from('x'));
-    await rm(dir, { recursive: true });
+    await rm(path.join(base, 'disk'), { recursive: true });
     await backend.write('hls/cam2/segment_1.ts', Buffer.from('y'));
     expect((await backend.read('hls/cam2/segment_1.ts')).toString()).toBe('y');
+  });
+
+  it('with createRoot, a root replaced by a symlink is still refused, not written through', async () => {
+    const { backend, dir } = await makeLocal({ createRoot: true });
+    const elsewhere = await mkdtemp(path.join(tmpdir(), 'flux-elsewhere-'));
+    await backend.write('a.ts', Buffer.from('x'));
+    await rm(dir, { recursive: true });
+    await symlink(elsewhere, dir);
+    expect(await failure(backend.write('new/segment_1.ts', Buffer.from('y')))).toMatchObject({ code: 'Unsupported', key: undefined });
+    expect(await readdir(elsewhere)).toEqual([]);
+    await rm(dir);
+    await rm(elsewhere, { recursive: true });
   });
 
   it('without createRoot, a root that went away is not made again by a write of a new folder', async () => {
