@@ -1,8 +1,10 @@
 // What a stream's HLS media playlist (RFC 8216) keeps cleanup from deleting: every segment it names
 // (URI lines and the URI="..." attributes of tags such as EXT-X-MAP, EXT-X-PART, EXT-X-PRELOAD-HINT
-// and EXT-X-RENDITION-REPORT, read by m3u8.ts), as many before its first entry (§6.2.2: a segment
-// removed from the playlist stays available for its duration plus the playlist's duration), and
-// every segment after its last entry: the live edge the muxer has written and is about to publish.
+// and EXT-X-RENDITION-REPORT, read by m3u8.ts), one more than it has entries before its first entry
+// (§6.2.2: a segment removed from the playlist stays available for its duration plus the playlist's
+// duration; with N entries, the segment N+1 before the first was removed at least N+1 segment
+// durations ago, the one N before only N), and every segment after its last entry: the live edge
+// the muxer has written and is about to publish.
 
 import type { SegmentLayout } from './layout.js';
 import { parseM3u8, uriToKey } from './m3u8.js';
@@ -10,7 +12,7 @@ import { parseM3u8, uriToKey } from './m3u8.js';
 export interface PlaylistReferences {
   /** Ids of the stream's segments the playlist names anywhere, ascending, each once. */
   ids: number[];
-  /** Media segment entries (URI lines naming a segment): how many listed ids before the first are kept. */
+  /** Media segment entries (URI lines naming a segment): this many listed ids before the first, and one more, are kept. */
   entries: number;
 }
 
@@ -60,7 +62,7 @@ function lowerBound(sorted: readonly number[], value: number): number {
 
 /**
  * Whether the playlist protects an id, given the stream's listed ids (ascending): every id it names,
- * the `entries` listed ids just before its first (lowest) one, which players may still be fetching,
+ * the `entries + 1` listed ids just before its first (lowest) one, which players may still be fetching,
  * and every id after its last (highest) one, the live edge. A playlist naming no segment protects
  * nothing. Binary searches, no set of ids: a playlist of a million entries costs its ids only.
  */
@@ -70,6 +72,6 @@ export function protectedByPlaylist(playlist: PlaylistReferences, listedIds: rea
   const first = ids[0]!;
   const last = ids[ids.length - 1]!;
   const firstIndex = lowerBound(listedIds, first);
-  const graceFrom = firstIndex === 0 ? first : listedIds[Math.max(0, firstIndex - playlist.entries)]!;
+  const graceFrom = firstIndex === 0 ? first : listedIds[Math.max(0, firstIndex - playlist.entries - 1)]!;
   return (id) => id > last || (id >= graceFrom && id < first) || ids[lowerBound(ids, id)] === id;
 }

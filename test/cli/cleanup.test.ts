@@ -47,7 +47,7 @@ async function twoPools(): Promise<{ cwd: string; a: string; b: string }> {
 }
 
 describe('cleanup on local pools', () => {
-  it('keeps the newest N, every playlist entry and as many before it, and deletes the rest from every pool', async () => {
+  it('keeps the newest N, every playlist entry and one more than as many before it, and deletes the rest from every pool', async () => {
     const { cwd, a, b } = await twoPools();
     await seed(a, 'cam1', range(0, 19), [15, 16, 17]);
     await seed(b, 'cam1', range(0, 9));
@@ -55,9 +55,9 @@ describe('cleanup on local pools', () => {
     expect(result.code).toBe(0);
     expect(result.json()).toMatchObject({
       dryRun: false,
-      streams: [{ stream: 'cam1', kept: [18, 19], protected: [12, 13, 14, 15, 16, 17], deleted: range(0, 11), failed: [], listingFailed: [] }],
+      streams: [{ stream: 'cam1', kept: [18, 19], protected: [11, 12, 13, 14, 15, 16, 17], deleted: range(0, 10), failed: [], listingFailed: [] }],
     });
-    expect(await ids(a, 'cam1')).toEqual(range(12, 19));
+    expect(await ids(a, 'cam1')).toEqual(range(11, 19));
     expect(await ids(b, 'cam1')).toEqual([]);
     expect(existsSync(path.join(a, 'hls/cam1/index.m3u8'))).toBe(true);
   });
@@ -68,8 +68,8 @@ describe('cleanup on local pools', () => {
     await mkdir(path.join(b, 'hls/cam1'), { recursive: true });
     await writeFile(path.join(b, 'hls/cam1/index.m3u8'), playlist([4, 5]));
     expect((await cli(['cleanup', 'cam1', '--keep', '1'], { cwd })).code).toBe(0);
-    // 4 and 5 named, 2 and 3 just before them, 6 to 9 after the last entry (the live edge).
-    expect(await ids(a, 'cam1')).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
+    // 4 and 5 named, 1 to 3 just before them (two entries, plus one), 6 to 9 after the last entry (the live edge).
+    expect(await ids(a, 'cam1')).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
   it('deletes nothing for a stream when one pool cannot be listed, and exits 1 naming it', async () => {
@@ -276,15 +276,15 @@ describe('cleanup: what protects (issue 9)', () => {
     await writeFile(path.join(b, 'hls/cam1/index.m3u8'), playlist([4, 5]));
     const result = await cli(['cleanup', 'cam1', '--keep', '0', '--pool', 'a', '--json'], { cwd });
     expect(result.code).toBe(0);
-    expect(await ids(a, 'cam1')).toEqual(range(2, 9));
+    expect(await ids(a, 'cam1')).toEqual(range(1, 9));
   });
 
   it('the segments after the playlist\'s last entry (the live edge) survive --keep 0', async () => {
     const { cwd, a } = await twoPools();
-    await seed(a, 'cam1', range(0, 6), [3, 4]);
+    await seed(a, 'cam1', range(0, 8), [5, 6]);
     const result = await cli(['cleanup', 'cam1', '--keep', '0', '--json'], { cwd });
-    expect(result.json()).toMatchObject({ streams: [{ deleted: [0], protected: [1, 2, 3, 4, 5, 6] }] });
-    expect(await ids(a, 'cam1')).toEqual(range(1, 6));
+    expect(result.json()).toMatchObject({ streams: [{ deleted: [0, 1], protected: [2, 3, 4, 5, 6, 7, 8] }] });
+    expect(await ids(a, 'cam1')).toEqual(range(2, 8));
   });
 
   it('URIs inside EXT-X-MAP, EXT-X-PART, EXT-X-PRELOAD-HINT and EXT-X-RENDITION-REPORT protect', async () => {
@@ -304,8 +304,8 @@ describe('cleanup: what protects (issue 9)', () => {
     await writeFile(path.join(a, 'hls/cam1/index.m3u8'), text);
     const result = await cli(['cleanup', 'cam1', '--keep', '0', '--json'], { cwd });
     expect(result.code).toBe(0);
-    // 1: the one entry's worth before the first named id (2); 21-30: after the last (20).
-    expect(await ids(a, 'cam1')).toEqual([1, 2, 5, 8, 11, 20, ...range(21, 30)]);
+    // 0 and 1: the one entry's worth (plus one) before the first named id (2); 21-30: after the last (20).
+    expect(await ids(a, 'cam1')).toEqual([0, 1, 2, 5, 8, 11, 20, ...range(21, 30)]);
   });
 
   it('a playlist of 1,000,000 entries is read without running out of stack', async () => {

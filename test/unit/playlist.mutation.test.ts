@@ -26,7 +26,7 @@ describe('protectedByPlaylist', () => {
     expect(protectedAmong({ ids: [], entries: 0 }, [1, 2, 3])).toEqual([]);
   });
 
-  it('protects its entries, exactly as many listed ids just before the first, and every id after the last', () => {
-    expect(protectedAmong({ ids: [10, 11], entries: 2 }, [1, 2, 7, 8, 9, 10, 11, 12])).toEqual([8, 9, 10, 11, 12]);
+  it('protects its entries, exactly one more listed id than it has entries just before the first, and every id after the last', () => {
+    expect(protectedAmong({ ids: [10, 11], entries: 2 }, [1, 2, 7, 8, 9, 10, 11, 12])).toEqual([7, 8, 9, 10, 11, 12]);
   });
 });

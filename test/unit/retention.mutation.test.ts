@@ -86,13 +86,13 @@ describe('planRetention', () => {
     expect(plan.deleteCount).toBe(2);
   });
 
-  it('a missing playlist protects nothing; a present one protects its entries and as many before', async () => {
+  it('a missing playlist protects nothing; a present one protects its entries and one more than as many before', async () => {
     const { segments, dirs } = await storage(['p1']);
-    await seed(dirs[0]!, 'cam1', [1, 2, 3, 4, 5, 6]);
+    await seed(dirs[0]!, 'cam1', [0, 1, 2, 3, 4, 5, 6]);
     await writeFile(path.join(dirs[0]!, 'hls/cam1/index.m3u8'), '#EXTM3U\n#EXTINF:2,\nsegment_4.ts\n#EXTINF:2,\nsegment_5.ts\n');
     const plan = await planRetention(segments, { keepNewest: 1, now: NOW });
-    expect(plan.streams[0]).toMatchObject({ kept: [6], protected: [2, 3, 4, 5] });
-    expect(plan.streams[0]?.delete.map((d) => d.id)).toEqual([1]);
+    expect(plan.streams[0]).toMatchObject({ kept: [6], protected: [1, 2, 3, 4, 5] });
+    expect(plan.streams[0]?.delete.map((d) => d.id)).toEqual([0]);
   });
 });
 

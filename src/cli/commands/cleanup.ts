@@ -196,8 +196,8 @@ export function registerCleanup(program: Program): void {
       'after',
       `
 Never deleted: segments named by a playlist in any pool (URI lines and URI="..." of tags such as
-EXT-X-MAP, EXT-X-PART, EXT-X-PRELOAD-HINT), as many just before its first entry, and every segment
-after its last (the live edge), with --keep 0 too. Only segments are deleted: playlists, master
+EXT-X-MAP, EXT-X-PART, EXT-X-PRELOAD-HINT), one more than as many just before its first entry
+(RFC 8216 6.2.2), and every segment after its last (the live edge), with --keep 0 too. Only segments are deleted: playlists, master
 playlists, fMP4 init files, producers' temporary files (*.tmp, *.bak, *.part) and files that match
 no template stay. With --keep and --older-than, a segment goes only when both would delete it.
 Nothing is deleted for a stream when any pool's listing or playlist of it fails (exit 1). Ctrl-C
