@@ -32,7 +32,7 @@ export interface UsageReport {
 export async function diskUsage(storage: SegmentStorage, options: { streams?: readonly string[] | undefined; pool?: string | undefined } = {}): Promise<UsageReport> {
   const pools = storage.manager.poolsFor(options.pool);
   const wanted = options.streams === undefined ? undefined : new Set(options.streams);
-  const prefixes = options.streams === undefined ? [storage.layout.root] : [...new Set(options.streams.map((s) => storage.layout.streamPrefix(s)))];
+  const prefixes = options.streams === undefined ? [storage.layout.root] : [...new Set(options.streams.map((s) => storage.layout.groupPrefix(s)))];
   // key → size in each pool that holds it
   const byStream = new Map<string, Map<string, Map<string, number>>>();
   const failures: PoolFailure[] = [];

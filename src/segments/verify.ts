@@ -8,6 +8,7 @@ import { containerOf, HEAD_BYTES, headProblem, segmentTiming, type Container } f
 import type { PoolFailure } from '../pool/manager.js';
 import type { StoragePool } from '../pool/pool.js';
 import { parseM3u8, uriToKey } from './m3u8.js';
+import type { SegmentLayout } from './layout.js';
 import type { SegmentStorage } from './segment-storage.js';
 
 export type FindingKind =
@@ -93,17 +94,19 @@ async function verifyStream(
   const signal = options.signal;
   const held = new Map<string, Held>();
   const failures: PoolFailure[] = [];
+  // A stream's folder, or for the master playlists of a variant layout (`cam1`), the master's folder.
+  const folder = layout.groupPrefix(stream);
   await Promise.all(
     pools.map(async (pool) => {
       try {
-        for await (const info of pool.list(layout.streamPrefix(stream), { signal })) {
+        for await (const info of pool.list(folder, { signal })) {
           if (layout.parse(info.key)?.stream !== stream) continue;
           const entry = held.get(info.key) ?? { key: info.key, copies: [] };
           entry.copies.push({ pool: pool.name, size: info.size, md5: info.md5 });
           held.set(info.key, entry);
         }
       } catch (error) {
-        failures.push({ pool: pool.name, error: pool.named(error, layout.streamPrefix(stream)) });
+        failures.push({ pool: pool.name, error: pool.named(error, folder) });
       }
     }),
   );
@@ -136,10 +139,11 @@ async function verifyStream(
     if (missing.length > 0) findings.push({ kind: 'gap', detail: `${missing.length} id${missing.length === 1 ? '' : 's'} missing inside ${segments[0]!.parsed.id}-${segments[segments.length - 1]!.parsed.id}`, ids: missing });
   }
 
-  // The stored playlist: it parses, its EXTINFs fit its target duration, every URI it names is held.
-  const playlistKey = [...held.keys()].find((key) => layout.parse(key)?.kind === 'playlist');
+  // The stored playlists (a stream's own, or the master of its variants): each parses, its EXTINFs
+  // fit its target duration, every URI it names (segment, init file, variant playlist) is held.
+  const playlistKeys = [...held.keys()].filter((key) => ['playlist', 'master'].includes(layout.parse(key)?.kind ?? ''));
   let namesInit = false;
-  if (playlistKey !== undefined) {
+  for (const playlistKey of playlistKeys) {
     const holder = storage.manager.pool(held.get(playlistKey)!.copies[0]!.pool);
     try {
       const playlist = parseM3u8((await holder.read(playlistKey, { signal })).toString('utf8'));
@@ -161,7 +165,8 @@ async function verifyStream(
         if (parsed?.kind === 'segment') absentIds.push(parsed.id);
       }
       if (absent.length > 0) {
-        findings.push({ kind: 'missing', detail: `${absent.length} file${absent.length === 1 ? '' : 's'} the playlist names ${absent.length === 1 ? 'is' : 'are'} in no pool (players get 404)`, keys: absent, ...(absentIds.length > 0 ? { ids: absentIds } : {}) });
+        const named = layout.parse(playlistKey)?.kind === 'master' ? 'master playlist' : 'playlist';
+        findings.push({ kind: 'missing', detail: `${absent.length} file${absent.length === 1 ? '' : 's'} the ${named} names ${absent.length === 1 ? 'is' : 'are'} in no pool (players get 404)`, keys: absent, ...(absentIds.length > 0 ? { ids: absentIds } : {}) });
       }
     } catch (error) {
       if (!isStorageError(error, 'NotFound')) failures.push({ pool: holder.name, error: holder.named(error, playlistKey) });
@@ -170,7 +175,8 @@ async function verifyStream(
 
   // fMP4 needs its init file.
   const fmp4 = segments.some((s) => containerOf(s.entry.key) === 'fmp4');
-  const initKey = layout.initKey(stream) ?? [...held.keys()].find((key) => layout.parse(key)?.kind === 'init');
+  // A group of master playlists (`cam1` of `cam1/v0`) has no init file of its own.
+  const initKey = (!isStreamName(layout, stream) ? undefined : layout.initKey(stream)) ?? [...held.keys()].find((key) => layout.parse(key)?.kind === 'init');
   const init = initKey === undefined ? undefined : held.get(initKey);
   if (fmp4 && init === undefined) {
     findings.push({ kind: 'no-init', detail: `fMP4 segments without their init file${initKey === undefined ? '' : ` ${initKey}`}`, ...(initKey === undefined ? {} : { keys: [initKey] }) });
@@ -231,6 +237,16 @@ async function verifyStream(
     if (jumps.length > 0) findings.push({ kind: 'timestamp-jump', detail: `timestamps jump at ${jumps.length} segment${jumps.length === 1 ? '' : 's'} (players may stall or skip)`, ids: jumps });
   }
   return { stream, segments: segments.length, findings, failures };
+}
+
+/** Whether `name` is a stream of the layout (else a group, such as the master playlists of `cam1`). */
+export function isStreamName(layout: SegmentLayout, name: string): boolean {
+  try {
+    layout.assertStream(name);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The first `bytes` of an object (all of it when undefined). */

@@ -99,7 +99,8 @@ export class Origin {
       if (path === 'metrics') return send(200, { 'Content-Type': 'text/plain; version=0.0.4', 'Cache-Control': 'no-cache' }, this.metrics.render(this.pools()));
       if (path === HLS_JS_PATH) return send(200, { 'Content-Type': 'text/javascript', 'Cache-Control': 'public, max-age=86400' }, await hlsJsSource());
       const vod = /^(.+)\/vod\.m3u8$/.exec(path);
-      if (vod !== null && this.isStream(vod[1]!)) {
+      // A stored file of that name (ffmpeg's `cam1/vod.m3u8`, SRS's stream `live/vod`) is served as it is.
+      if (vod !== null && this.isStream(vod[1]!) && !(await this.holds(path))) {
         const { text } = await buildVod(this.options.storage, vod[1]!, {
           from: url.searchParams.get('from') ?? undefined,
           to: url.searchParams.get('to') ?? undefined,
@@ -109,9 +110,11 @@ export class Origin {
         });
         return send(200, { 'Content-Type': contentTypeOf('vod.m3u8'), 'Cache-Control': 'no-cache' }, text);
       }
-      if (path.endsWith('/') && this.isStream(path.slice(0, -1))) {
+      if (path.endsWith('/') && (this.isStream(path.slice(0, -1)) || this.isGroup(path.slice(0, -1)))) {
         const stream = path.slice(0, -1);
-        return send(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-cache' }, streamPage(stream, `/${encodeKey(this.options.storage.layout.playlistKey(stream))}`, `/${encodeKey(stream)}/vod.m3u8`));
+        const live = await this.livePlaylist(stream);
+        const vodPath = this.isStream(stream) ? `/${encodeKey(stream)}/vod.m3u8` : undefined;
+        return send(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-cache' }, streamPage(stream, `/${encodeKey(live)}`, vodPath));
       }
       await this.sendObject(path, request, response, send, (n) => (bytes = n));
     } catch (error) {
@@ -134,6 +137,41 @@ export class Origin {
     } catch {
       return false;
     }
+  }
+
+  /** A group of the layout's listing that is not a stream: the master playlists of a variant layout's `cam1`. */
+  private isGroup(name: string): boolean {
+    try {
+      this.options.storage.layout.groupPrefix(name);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Whether a pool holds `key` as a file the origin serves. */
+  private async holds(key: string): Promise<boolean> {
+    const parsed = this.options.storage.layout.parse(key);
+    if (parsed === undefined || !SERVED_KINDS.has(parsed.kind)) return false;
+    return (await this.options.storage.manager.locate(key, this.options.pool === undefined ? {} : { pool: this.options.pool })).found.length > 0;
+  }
+
+  /**
+   * The playlist a stream's page plays: the stream's own (or, for a group, its master), as stored.
+   * The template's name is tried first; producers that choose the name (ffmpeg's `out.m3u8`,
+   * `master.m3u8`) are found by a listing of the folder. The template's name when none is stored.
+   */
+  private async livePlaylist(stream: string): Promise<string> {
+    const { layout, manager } = this.options.storage;
+    const group = !this.isStream(stream);
+    const named = group ? layout.masterKey(stream)! : layout.playlistKey(stream);
+    if (await this.holds(named)) return named;
+    const { objects } = await manager.list(layout.groupPrefix(stream), this.options.pool === undefined ? {} : { pool: this.options.pool });
+    for (const key of objects.keys()) {
+      const parsed = layout.parse(key);
+      if (parsed?.stream === stream && parsed.kind === (group ? 'master' : 'playlist')) return key;
+    }
+    return named;
   }
 
   private async sendIndex(request: IncomingMessage, send: (status: number, headers: Record<string, string | number>, body?: string) => void): Promise<void> {

@@ -43,14 +43,14 @@ ${rows}
 `;
 }
 
-/** Plays the live playlist when it is stored, else the VOD playlist over the stored segments. */
-export function streamPage(stream: string, livePath: string, vodPath: string): string {
+/** Plays the live playlist when it is stored, else the VOD playlist over the stored segments (none for a master's page). */
+export function streamPage(stream: string, livePath: string, vodPath: string | undefined): string {
   const config = JSON.stringify({ live: livePath, vod: vodPath }).replace(/</g, '\\u003c');
   return `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(stream)} · flux-storage</title><style>${STYLE}</style></head><body>
 <h1>${escapeHtml(stream)}</h1>
 <video id="video" controls muted autoplay playsinline width="640"></video>
 <p id="status">loading…</p>
-<p><a href="/">all streams</a> · <a href="${escapeHtml(vodPath)}">VOD playlist</a></p>
+<p><a href="/">all streams</a>${vodPath === undefined ? '' : ` · <a href="${escapeHtml(vodPath)}">VOD playlist</a>`}</p>
 <script src="/${HLS_JS_PATH}"></script>
 <script>
 const paths = ${config};
@@ -59,7 +59,7 @@ const status = document.getElementById('status');
 video.addEventListener('timeupdate', () => { status.textContent = 'playing ' + video.currentTime.toFixed(1) + ' s'; });
 async function pick() {
   const live = await fetch(paths.live, { method: 'HEAD' }).catch(() => null);
-  return live && live.ok ? paths.live : paths.vod;
+  return (live && live.ok) || !paths.vod ? paths.live : paths.vod;
 }
 pick().then((src) => {
   if (window.Hls && Hls.isSupported()) {

@@ -7,7 +7,8 @@ import type { Program } from '../program.js';
 
 async function du(ctx: CommandContext, streams: string[], options: { pool?: string }): Promise<void> {
   const storage = await ctx.storage({ pool: options.pool });
-  for (const stream of streams) storage.layout.assertStream(stream);
+  // A stream of the layout, or (variant layouts) the stream of a master playlist: `cam1` of `cam1/v0`.
+  for (const stream of streams) storage.layout.groupPrefix(stream);
   const { diskUsage } = await import('../../segments/du.js');
   const progress = await ctx.out.progress('counting…');
   const report = await diskUsage(storage, { streams: streams.length === 0 ? undefined : streams, pool: options.pool }).finally(() => progress.stop());

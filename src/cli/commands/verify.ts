@@ -30,7 +30,8 @@ async function verify(ctx: CommandContext, streams: string[], options: VerifyOpt
   if (streams.length === 0 && options.all !== true) throw new StorageError('InvalidArgument', 'name the streams to verify, or give --all');
   if (streams.length > 0 && options.all === true) throw new StorageError('InvalidArgument', 'give stream names or --all, not both');
   const storage = await ctx.storage({ pool: options.pool });
-  for (const stream of streams) storage.layout.assertStream(stream);
+  // A stream of the layout, or (variant layouts) the stream of a master playlist: `cam1` of `cam1/v0`.
+  for (const stream of streams) storage.layout.groupPrefix(stream);
   const { verifyStreams } = await import('../../segments/verify.js');
   const progress = await ctx.out.progress('verifying…');
   let reports;
