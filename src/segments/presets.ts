@@ -43,7 +43,7 @@ const MATCH_ORDER: readonly TemplateKind[] = ['init', 'segment', 'master', 'play
 
 /** Streams and ids the ambiguity check names files for: separators, digits, and names that end in digits. */
 const SAMPLE_STREAMS = ['a', 'a1', 'a-1', 'a_b', 'a.b', '1', '12', 'a-b-2', 'seg'];
-const SAMPLE_IDS = [0, 1, 7, 12, 123, 1_700_000_000];
+const SAMPLE_IDS = [0, 1, 7, 12, 123, 1_700_000_000, 1_700_000_000_123];
 
 export class CompiledLayout {
   readonly templates: ReadonlyMap<TemplateKind, CompiledTemplate>;
@@ -89,7 +89,8 @@ function assertUnambiguous(layout: CompiledLayout): void {
     for (const stream of sampleStreams(template)) {
       for (const id of template.idKind === undefined ? [undefined] : SAMPLE_IDS) {
         for (const stem of template.hasStem ? ['', 'out', 'out_', 'seg-', 'v1_'] : ['']) {
-          if (template.idKind === 'time' && id !== undefined && id < 1_000_000_000) continue;
+          // Time ids are sampled in their own unit: epoch seconds, or ms for {epoch_ms}.
+          if (template.idKind === 'time' && id !== undefined && (template.idUnitMs === 1 ? id < 100_000_000_000 : id < 1_000_000_000 || id >= 100_000_000_000)) continue;
           const path = template.format(stream, id, stem);
           const back = layout.match(path);
           if (back === undefined || back.kind !== template.kind || back.stream !== stream || back.id !== id) {
