@@ -219,6 +219,27 @@ describe('older copies after a write that failed over', () => {
     expect(existsSync(path.join(a!.root, KEY))).toBe(false);
   });
 
+  it('remembers each pair’s answer, whichever way round, and never another pair’s', async () => {
+    // Names chosen so that joined without a separator two pairs would read alike: "ab"+"c", "a"+"bc".
+    const [a, ab, bc, c] = await Promise.all(['a', 'ab', 'bc', 'c'].map(holding));
+    const asked: string[] = [];
+    const sameAs = new Set(['a|bc', 'bc|a']);
+    const stale = new StaleCopies([ab!.pool, c!.pool, a!.pool, bc!.pool], async (x, y) => {
+      asked.push(`${x.name}|${y.name}`);
+      return sameAs.has(`${x.name}|${y.name}`);
+    });
+    // "ab" and "c" are different stores: c's copy goes.
+    await stale.afterWrite(KEY, ab!.pool, 'c');
+    expect(existsSync(path.join(c!.root, KEY))).toBe(false);
+    // "a" and "bc" are one store: nothing is deleted, although "ab|c" was answered "different".
+    await stale.afterWrite(KEY, a!.pool, 'bc');
+    expect(existsSync(path.join(bc!.root, KEY))).toBe(true);
+    // The other way round, the same pair: not asked again.
+    await c!.pool.write(KEY, Buffer.from('again'));
+    await stale.afterWrite(KEY, c!.pool, 'ab');
+    expect(asked.filter((p) => p === 'c|ab' || p === 'ab|c')).toHaveLength(1);
+  });
+
   it('remembers at most 10,000 keys, forgetting the oldest first', async () => {
     const down = await downPool('down');
     const { pool: landed } = await localPool('landed');
