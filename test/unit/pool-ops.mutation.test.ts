@@ -1,0 +1,121 @@
+// What a StoragePool reports about its calls (src/pool/pool.ts; the mutants Stryker found
+// unasserted, test/MUTATION.md), on local pools: every operation to its listeners (the CLI's
+// --verbose), with its kind, key, a duration and the error; deletes to the location cache; bytes
+// and failures into the metrics; and the probe (write, read back, delete on a writable pool; only a
+// stat on a read-only one, which is never written).
+
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { LocalBackend } from '../../src/backends/local/index.js';
+import { POOL_DEFAULTS, StoragePool, type PoolOperation } from '../../src/pool/pool.js';
+
+async function pool(extra: { readOnly?: boolean; root?: string } = {}) {
+  const root = extra.root ?? (await mkdtemp(path.join(tmpdir(), 'flux-ops-')));
+  const made = new StoragePool({ ...POOL_DEFAULTS, name: 'disk', retries: 0, readOnly: extra.readOnly ?? false }, new LocalBackend({ type: 'local', root, fsync: false, concurrency: 4 }));
+  const ops: PoolOperation[] = [];
+  const deletes: string[][] = [];
+  made.onOperation((op) => ops.push(op));
+  made.onDelete((keys) => deletes.push([...keys]));
+  return { pool: made, root, ops, deletes };
+}
+
+async function brokenPool() {
+  const file = path.join(await mkdtemp(path.join(tmpdir(), 'flux-ops-')), 'file');
+  await writeFile(file, 'not a folder');
+  return pool({ root: file });
+}
+
+const sane = (op: PoolOperation): boolean => op.durationMs >= 0 && op.durationMs < 60_000;
+
+describe('a pool tells its listeners of every operation', () => {
+  it('names each kind, its key and a duration; no error when it succeeded', async () => {
+    const p = await pool();
+    expect(p.pool.type).toBe('local');
+    await p.pool.write('hls/a/1.ts', Buffer.from('abc'));
+    await p.pool.read('hls/a/1.ts');
+    await p.pool.exists('hls/a/1.ts');
+    await p.pool.stat('hls/a/1.ts');
+    for await (const entry of p.pool.list('hls/')) void entry;
+    for await (const chunk of p.pool.readStream('hls/a/1.ts')) void chunk;
+    await p.pool.delete('hls/a/1.ts');
+    await p.pool.write('hls/a/2.ts', Buffer.from('d'));
+    const many = await p.pool.deleteMany(['hls/a/2.ts', 'hls/a/3.ts']);
+    expect(many.failed).toEqual([]);
+    expect(p.ops.map((o) => `${o.op} ${o.key}`)).toEqual(['write hls/a/1.ts', 'read hls/a/1.ts', 'exists hls/a/1.ts', 'stat hls/a/1.ts', 'list hls/', 'delete hls/a/1.ts', 'write hls/a/2.ts', ...many.deleted.map((k) => `delete ${k}`)]);
+    expect(p.ops.every((o) => o.pool === 'disk' && sane(o) && !('error' in o))).toBe(true);
+    expect(p.deletes).toEqual([['hls/a/1.ts'], many.deleted]);
+  });
+
+  it('names the error, with the pool, of an operation that failed, and counts it in the metrics', async () => {
+    const p = await brokenPool();
+    await expect(p.pool.read('hls/a/1.ts')).rejects.toMatchObject({ code: 'Unavailable', pool: 'disk' });
+    await expect((async () => {
+      for await (const entry of p.pool.list('hls/')) void entry;
+    })()).rejects.toMatchObject({ code: 'Unavailable', pool: 'disk', key: 'hls/' });
+    // The local backend fails a batch key by key: each failure named with the pool and its key.
+    const many = await p.pool.deleteMany(['hls/a/1.ts', 'hls/a/2.ts']);
+    expect(many.deleted).toEqual([]);
+    expect(many.failed.map((f) => `${f.key} ${f.error.code} ${f.error.pool} ${f.error.key}`)).toEqual(['hls/a/1.ts Unavailable disk hls/a/1.ts', 'hls/a/2.ts Unavailable disk hls/a/2.ts']);
+    expect(p.ops.map((o) => `${o.op} ${o.key} ${o.error?.code} ${o.error?.pool}`)).toEqual([
+      'read hls/a/1.ts Unavailable disk',
+      'list hls/ Unavailable disk',
+      'delete hls/a/1.ts Unavailable disk',
+      'delete hls/a/2.ts Unavailable disk',
+    ]);
+    expect(p.ops.every(sane)).toBe(true);
+    expect(p.deletes).toEqual([]);
+    expect(p.pool.metrics()).toMatchObject({ operations: 3, errors: 2 });
+  });
+
+  it('counts a listing, a streamed read and their bytes in the metrics; a missing key is not an error', async () => {
+    const p = await pool();
+    await p.pool.write('hls/a/1.ts', Buffer.alloc(100, 1));
+    for await (const entry of p.pool.list('hls/')) void entry;
+    for await (const chunk of p.pool.readStream('hls/a/1.ts')) void chunk;
+    await expect(p.pool.read('hls/a/404.ts')).rejects.toMatchObject({ code: 'NotFound' });
+    await expect((async () => {
+      for await (const chunk of p.pool.readStream('hls/a/404.ts')) void chunk;
+    })()).rejects.toMatchObject({ code: 'NotFound' });
+    expect(p.pool.metrics()).toMatchObject({ operations: 5, errors: 0, bytesWritten: 100, bytesRead: 100 });
+    const latency = p.pool.metrics().latencyMs;
+    expect(latency.p95).toBeGreaterThanOrEqual(0);
+    expect(latency.p95!).toBeLessThan(60_000);
+  });
+});
+
+describe('the probe', () => {
+  it('of a writable pool writes, reads back and deletes its object, and is kept as the last probe', async () => {
+    const p = await pool();
+    expect(p.pool.lastProbe).toBeUndefined();
+    const result = await p.pool.probe();
+    expect(result).toMatchObject({ ok: true, mode: 'read-write' });
+    expect(result.latencyMs).toBeGreaterThanOrEqual(0);
+    expect(result.latencyMs).toBeLessThan(60_000);
+    expect(p.pool.lastProbe).toBe(result);
+    // Its object is gone again, under the reserved folder.
+    expect(await readdir(path.join(p.root, '.flux-storage/probe'))).toEqual([]);
+    expect(p.pool.metrics()).toMatchObject({ operations: 1, errors: 0 });
+  });
+
+  it('of a read-only pool writes nothing: a stat of a key that is not there answers', async () => {
+    const p = await pool({ readOnly: true });
+    const result = await p.pool.probe();
+    expect(result).toMatchObject({ ok: true, mode: 'read-only' });
+    expect(existsSync(path.join(p.root, '.flux-storage'))).toBe(false);
+  });
+
+  it('that fails names the pool, opens the breaker, and counts as an error', async () => {
+    for (const readOnly of [false, true]) {
+      const file = path.join(await mkdtemp(path.join(tmpdir(), 'flux-ops-')), 'file');
+      await writeFile(file, 'x');
+      const p = await pool({ root: file, readOnly });
+      const result = await p.pool.probe();
+      expect(result).toMatchObject({ ok: false, mode: readOnly ? 'read-only' : 'read-write', error: { code: 'Unavailable', pool: 'disk' } });
+      expect(p.pool.breakerState).toBe('open');
+      expect(p.pool.metrics()).toMatchObject({ operations: 1, errors: 1 });
+    }
+  });
+});
