@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LocalBackend } from '../../src/backends/local/index.js';
+import { StorageError } from '../../src/errors.js';
 import { POOL_DEFAULTS, StoragePool, type PoolOperation } from '../../src/pool/pool.js';
 
 async function pool(extra: { readOnly?: boolean; root?: string } = {}) {
@@ -58,7 +59,7 @@ describe('a pool tells its listeners of every operation', () => {
     // The local backend fails a batch key by key: each failure named with the pool and its key.
     const many = await p.pool.deleteMany(['hls/a/1.ts', 'hls/a/2.ts']);
     expect(many.deleted).toEqual([]);
-    expect(many.failed.map((f) => `${f.key} ${f.error.code} ${f.error.pool} ${f.error.key}`)).toEqual(['hls/a/1.ts Unavailable disk hls/a/1.ts', 'hls/a/2.ts Unavailable disk hls/a/2.ts']);
+    expect(many.failed.map(({ key, error }) => [key, (error as StorageError).code, (error as StorageError).pool, (error as StorageError).key].join(' '))).toEqual(['hls/a/1.ts Unavailable disk hls/a/1.ts', 'hls/a/2.ts Unavailable disk hls/a/2.ts']);
     expect(p.ops.map((o) => `${o.op} ${o.key} ${o.error?.code} ${o.error?.pool}`)).toEqual([
       'read hls/a/1.ts Unavailable disk',
       'list hls/ Unavailable disk',
