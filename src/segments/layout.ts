@@ -219,8 +219,12 @@ export class SegmentLayout {
 
   /** Whether `streamPrefix(stream)` holds only that stream's files (a folder per stream). */
   get folderPerStream(): boolean {
-    const folder = this.compiled.segment.folderOf(this.compiled.segment.hasApp ? 'app/a' : this.compiled.segment.hasVariant ? 'a/v' : 'a');
-    return folder.split('/').includes('a');
+    // Streams that differ in any part (app, name, variant) must have folders of their own: MediaMTX's
+    // tracks (`cam1/video1`, `cam1/audio2`) share their path's folder.
+    const segment = this.compiled.segment;
+    const samples = segment.hasApp ? ['app/a', 'app/b', 'other/a'] : segment.hasVariant ? ['a/v', 'a/w', 'b/v'] : ['a', 'b'];
+    const folders = samples.map((sample) => segment.folderOf(sample));
+    return folders.every((folder) => folder !== '') && new Set(folders).size === folders.length;
   }
 
   segmentKey(stream: string, id: number, stem = this.defaultStem()): string {

@@ -36,6 +36,16 @@ export const LAYOUT_PRESETS: Readonly<Record<string, LayoutPreset>> = {
     master: '{stream}/{name}.m3u8',
     init: '{stream}/{variant}/init_{variant}.mp4',
   },
+  // MediaMTX (hlsDirectory; gohlslib): `{random prefix}_{track}_seg{N}.mp4` for each track (video1,
+  // audio2) of a path, the track's playlist `{track}_stream.m3u8` and the path's `index.m3u8`.
+  mediamtx: {
+    producer: 'MediaMTX (hlsDirectory, fMP4: each track a variant)',
+    prefix: '',
+    segment: '{stream}/{name}_{variant}_seg{seq}.mp4',
+    playlist: '{stream}/{variant}_stream.m3u8',
+    master: '{stream}/index.m3u8',
+    init: '{stream}/{name}_{variant}_init.mp4',
+  },
 };
 
 /** Templates in the order a key is tried against them: the most specific names first. */

@@ -32,6 +32,8 @@ export type IdKind = 'sequence' | 'time';
 const NAME = '[A-Za-z0-9._-]+';
 /** A free stem (`{name}`): any name part that does not end in a digit, so a number after it is unambiguous. */
 const STEM = '(?:[A-Za-z0-9._-]*[A-Za-z._-])?';
+/** A free stem followed by a literal that does not start with a digit (`{name}_seg{seq}`): it may end in a digit (MediaMTX's hex prefixes). */
+const STEM_BEFORE_LITERAL = '[A-Za-z0-9._-]*';
 
 /** strftime directives understood in `{time:...}`, with their digits and the Date field they set. */
 const TIME_DIRECTIVES: Record<string, { digits: number; field: 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second' }> = {
@@ -97,7 +99,7 @@ export class CompiledTemplate {
     const variantGroup = firstVariant < 0 ? 0 : 1 + this.groups.slice(0, this.groups.indexOf(this.parts[firstVariant]!)).reduce((n, p) => n + (p.field === 'time' ? directivesOf(p.pattern!).length : 1), 0);
     // An optional {app} takes its "/" with it, so `{app}/{stream}.m3u8` also matches `cam1.m3u8`.
     const body = this.parts.map((p, i) =>
-      i === 0 && this.hasApp ? `(?:(${NAME})/)?` : i === 1 && this.hasApp ? escape(p.literal!.slice(1)) : p.field === 'variant' && i !== firstVariant ? `\\${variantGroup}` : partRegex(p),
+      i === 0 && this.hasApp ? `(?:(${NAME})/)?` : i === 1 && this.hasApp ? escape(p.literal!.slice(1)) : p.field === 'variant' && i !== firstVariant ? `\\${variantGroup}` : p.field === 'name' && /^[^0-9]/.test(this.parts[i + 1]?.literal ?? '') ? `(${STEM_BEFORE_LITERAL})` : partRegex(p),
     );
     this.regex = new RegExp(`^${body.join('')}$`);
   }

@@ -60,6 +60,8 @@ interface ProducerCase {
   other?: string;
   /** A producer's temporary file of the stream. */
   temp: string;
+  /** A master playlist the producer writes beside the streams (path and text), stored behind flux-storage's back. */
+  master?: [string, string];
 }
 
 const START = 8;
@@ -136,6 +138,16 @@ const CASES: Record<string, ProducerCase> = {
     other: 'cam1/notes.txt',
     temp: 'cam1/out12.m4s.tmp',
   },
+  // MediaMTX names each track of a path a variant: `{prefix}_{track}_seg{N}.mp4`, its init file and
+  // `{track}_stream.m3u8`, under the path's `index.m3u8`; ffmpeg writes fMP4 under those names.
+  mediamtx: {
+    stream: 'cam1/video1',
+    neighbour: 'cam1/audio2',
+    make: ['video1', 'audio2'].map((track) => ({ ...ts, segment: `cam1/a1b2c3d4e5f6_${track}_seg%d.mp4`, playlist: `cam1/${track}_stream.m3u8`, fmp4Init: `a1b2c3d4e5f6_${track}_init.mp4` })),
+    filesOf: (s, all) => all.filter((file) => file.includes(`_${s.split('/')[1]}_`) || file === `${s.split('/')[0]}/${s.split('/')[1]}_stream.m3u8`),
+    temp: 'cam1/a1b2c3d4e5f6_video1_seg12.mp4.tmp',
+    master: ['cam1/index.m3u8', '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=200000\nvideo1_stream.m3u8\n'],
+  },
   'ffmpeg-variants': {
     stream: 'cam1/0',
     neighbour: 'cam1/1',
@@ -184,7 +196,9 @@ function s3Store(s3: S3rverTestServer): Store {
 }
 
 /** Numbers in order, as the ids of a stream must be listed (8, 9, 10, 11: never "10" before "8"). */
-const idsOf = (keys: string[]): number[] => keys.map((key) => Number(/(\d+)\.(ts|m4s)$/.exec(key)![1])).sort((a, b) => a - b);
+const idsOf = (keys: string[]): number[] => keys.map((key) => Number(/(\d+)\.(ts|m4s|mp4)$/.exec(key)![1])).sort((a, b) => a - b);
+/** Segment files: `.ts`, `.m4s`, or MediaMTX's `_seg{N}.mp4` (other `.mp4` files are init files). */
+const isSegment = (file: string): boolean => /(\.(ts|m4s)|_seg\d+\.mp4)$/.test(file);
 
 /** `prefix`: the layout as `{ preset, prefix }` (keys under it); without it, the preset's name alone. */
 async function everyCommand(preset: string, makeStore: (cwd: string) => Store, ownPrefix?: string): Promise<void> {
@@ -196,12 +210,13 @@ async function everyCommand(preset: string, makeStore: (cwd: string) => Store, o
   const layout = ownPrefix === undefined ? preset : { preset, prefix: ownPrefix };
   await writeFile(path.join(cwd, 'storage.config.json'), JSON.stringify({ layout, pools: [{ name: 'p', backend: store.pool }] }));
   for (const options of c.make) await makeStream(producer, options);
+  if (c.master !== undefined) await writeFile(path.join(producer, c.master[0]), c.master[1]);
   const all = await walk(producer);
   const presetPrefix = ownPrefix ?? LAYOUT_PRESETS[preset]!.prefix;
   const prefix = presetPrefix === '' ? '' : `${presetPrefix}/`;
   const mine = c.filesOf(c.stream, all);
   const theirs = c.filesOf(c.neighbour, all);
-  const segmentsOf = (files: string[]) => files.filter((file) => /\.(ts|m4s)$/.test(file));
+  const segmentsOf = (files: string[]) => files.filter(isSegment);
   expect(segmentsOf(mine).length).toBeGreaterThanOrEqual(3);
   expect(idsOf(segmentsOf(mine))[0]).toBe(START);
 
@@ -232,7 +247,7 @@ async function everyCommand(preset: string, makeStore: (cwd: string) => Store, o
   const files = (await json<{ files: { key: string; kind: string }[] }>(cwd, ['ls', c.stream, '--all'])).files;
   const expected = [
     ...mine.filter((file) => file.endsWith('.m3u8')).map((file) => ({ kind: 'playlist', key: prefix + file })),
-    ...mine.filter((file) => file.endsWith('.mp4')).map((file) => ({ kind: 'init', key: prefix + file })),
+    ...mine.filter((file) => file.endsWith('.mp4') && !isSegment(file)).map((file) => ({ kind: 'init', key: prefix + file })),
     { kind: 'temp', key: prefix + c.temp },
     ...(c.other === undefined ? [] : [{ kind: 'other', key: prefix + c.other }]),
   ];

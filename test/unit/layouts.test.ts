@@ -64,6 +64,16 @@ const WRITTEN: Record<string, [string, ReturnType<SegmentLayout['parse']>][]> = 
     ['cam1/v1/init_v1.mp4', { stream: 'cam1/v1', kind: 'init' }],
     ['cam1/master.m3u8', { stream: 'cam1', kind: 'master' }],
   ],
+  // MediaMTX (gohlslib) with hlsDirectory: `{12 hex digits}_{track}_seg{N}.mp4`, a stem that may end
+  // in a digit since "_seg" follows it; each track (video1, audio2) is a variant of the path.
+  mediamtx: [
+    ['cam1/5d0a2f1b3c49_video1_seg12.mp4', { stream: 'cam1/video1', kind: 'segment', id: 12 }],
+    ['cam1/5d0a2f1b3c49_audio2_seg12.mp4', { stream: 'cam1/audio2', kind: 'segment', id: 12 }],
+    ['cam1/5d0a2f1b3c49_video1_init.mp4', { stream: 'cam1/video1', kind: 'init' }],
+    ['cam1/video1_stream.m3u8', { stream: 'cam1/video1', kind: 'playlist' }],
+    ['cam1/index.m3u8', { stream: 'cam1', kind: 'master' }],
+    ['cam1/5d0a2f1b3c49_video1_seg13.mp4.tmp', { stream: 'cam1/video1', kind: 'temp' }],
+  ],
 };
 
 describe('layout presets', () => {
@@ -102,6 +112,11 @@ describe('layout presets', () => {
 
   it('names the flat layouts folder as shared by streams', () => {
     expect(new SegmentLayout('nginx-rtmp').folderPerStream).toBe(false);
+    expect(new SegmentLayout('srs').folderPerStream).toBe(false);
+    // The tracks of a MediaMTX path share its folder.
+    expect(new SegmentLayout('mediamtx').folderPerStream).toBe(false);
+    expect(new SegmentLayout('mediamtx').streamPrefix('cam1/video1')).toBe('cam1/');
+    expect(new SegmentLayout('ffmpeg-variants').folderPerStream).toBe(true);
     expect(new SegmentLayout('nginx-rtmp').streamPrefix('cam1')).toBe('');
     expect(new SegmentLayout({ preset: 'srs', prefix: 'data' }).streamPrefix('live/cam1')).toBe('data/live/');
     expect(new SegmentLayout({ preset: 'srs', prefix: 'data' }).segmentKey('live/cam1', 5)).toBe('data/live/cam1-5.ts');
