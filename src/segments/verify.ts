@@ -175,8 +175,9 @@ async function verifyStream(
 
   // fMP4 needs its init file.
   const fmp4 = segments.some((s) => containerOf(s.entry.key) === 'fmp4');
+  // The one held first: under a free stem (MediaMTX) the layout cannot name it from the stream alone.
   // A group of master playlists (`cam1` of `cam1/v0`) has no init file of its own.
-  const initKey = (!isStreamName(layout, stream) ? undefined : layout.initKey(stream)) ?? [...held.keys()].find((key) => layout.parse(key)?.kind === 'init');
+  const initKey = [...held.keys()].find((key) => layout.parse(key)?.kind === 'init') ?? (!isStreamName(layout, stream) ? undefined : layout.initKey(stream));
   const init = initKey === undefined ? undefined : held.get(initKey);
   if (fmp4 && init === undefined) {
     findings.push({ kind: 'no-init', detail: `fMP4 segments without their init file${initKey === undefined ? '' : ` ${initKey}`}`, ...(initKey === undefined ? {} : { keys: [initKey] }) });
