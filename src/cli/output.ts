@@ -181,11 +181,14 @@ export class Output {
   }
 
   /**
-   * A spinner on stderr when it is a terminal; otherwise a plain line every `everyMs` with the
-   * latest text (none with --quiet).
+   * A spinner on stderr when it is a terminal; otherwise, for a job (`lines: true`, the default:
+   * cleanup, put, migrate, verify), a plain line every `everyMs` with the latest text, so that a
+   * cron log shows it is alive. A query whose output is its answer (ls, du, pools, config) passes
+   * `lines: false`: off a terminal it writes nothing, however long it takes. None with --quiet.
    */
-  async progress(text: string, everyMs = 5000): Promise<Progress> {
-    if (this.quiet) return { update: () => undefined, stop: () => undefined };
+  async progress(text: string, { everyMs = 5000, lines = true }: { everyMs?: number; lines?: boolean } = {}): Promise<Progress> {
+    const silent: Progress = { update: () => undefined, stop: () => undefined };
+    if (this.quiet) return silent;
     if (this.stderrIsTerminal && this.options.env.CI !== 'true' && this.options.env.TERM !== 'dumb') {
       const { default: ora } = await import('ora');
       // discardStdin off: ora would put the terminal in raw mode, where Ctrl-C is a byte on stdin
@@ -203,6 +206,7 @@ export class Output {
         },
       };
     }
+    if (!lines) return silent;
     let latest = text;
     let lastShown = '';
     const timer = setInterval(() => {

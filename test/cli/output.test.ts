@@ -70,3 +70,36 @@ describe('put through the CLI', () => {
     expect(json.json<{ segments: { error: unknown }[] }>().segments.filter((s) => s.error !== null)).toHaveLength(4);
   });
 });
+
+describe('progress off a terminal', () => {
+  function offTerminal(): { out: Output; stderr: () => string } {
+    const stderr = new PassThrough();
+    const chunks: Buffer[] = [];
+    stderr.on('data', (c: Buffer) => chunks.push(c));
+    return { out: new Output({ stdout: new PassThrough(), stderr, env: {}, json: false, quiet: false }), stderr: () => Buffer.concat(chunks).toString('utf8') };
+  }
+  const waitFor = async (check: () => boolean): Promise<void> => {
+    for (let i = 0; i < 400 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  };
+
+  it('a job writes its latest text as a line, so that a cron log shows it is alive', async () => {
+    const { out, stderr } = offTerminal();
+    const progress = await out.progress('cleanup: listing…', { everyMs: 10 });
+    progress.update('cleanup: 3 streams, 12 deleted');
+    await waitFor(() => stderr() !== '');
+    progress.stop();
+    expect(stderr()).toBe('cleanup: 3 streams, 12 deleted\n');
+  });
+
+  it('a query (ls, du, pools, config) writes nothing, however long it takes', async () => {
+    const { out, stderr } = offTerminal();
+    const job = await out.progress('cleanup: listing…', { everyMs: 10 });
+    const query = await out.progress('listing…', { everyMs: 10, lines: false });
+    // The job's line is the clock: once it is written, the query had as long to write its own.
+    await waitFor(() => stderr() !== '');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    job.stop();
+    query.stop();
+    expect(stderr()).toBe('cleanup: listing…\n');
+  });
+});

@@ -58,7 +58,7 @@ async function check(ctx: CommandContext, options: { connect?: boolean }): Promi
     return;
   }
   const storage = await ctx.storage();
-  const progress = await ctx.out.progress('reaching pools…');
+  const progress = await ctx.out.progress('reaching pools…', { lines: false });
   const pools = await Promise.all(storage.manager.pools.map((pool) => reach(pool, storage.layout.root))).finally(() => progress.stop());
   if (pools.some((p) => !p.ok)) ctx.fail(EXIT.failed);
   if (ctx.out.json) return ctx.out.printJson({ file, valid: true, pools });

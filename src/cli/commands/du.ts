@@ -10,7 +10,7 @@ async function du(ctx: CommandContext, streams: string[], options: { pool?: stri
   // A stream of the layout, or (variant layouts) the stream of a master playlist: `cam1` of `cam1/v0`.
   for (const stream of streams) storage.layout.groupPrefix(stream);
   const { diskUsage } = await import('../../segments/du.js');
-  const progress = await ctx.out.progress('counting…');
+  const progress = await ctx.out.progress('counting…', { lines: false });
   const report = await diskUsage(storage, { streams: streams.length === 0 ? undefined : streams, pool: options.pool }).finally(() => progress.stop());
   for (const failure of report.failures) ctx.out.error(`the counts are incomplete: ${failure.error.message}`);
   if (report.failures.length > 0) ctx.fail(EXIT.failed);

@@ -87,7 +87,7 @@ async function ls(ctx: CommandContext, stream: string | undefined, options: LsOp
   if (options.limit !== undefined && options.tail !== undefined) throw new StorageError('InvalidArgument', 'give either --limit or --tail, not both');
   const storage = await ctx.storage({ pool: options.pool });
   if (stream !== undefined) storage.layout.assertStream(stream);
-  const progress = await ctx.out.progress('listing…');
+  const progress = await ctx.out.progress('listing…', { lines: false });
   try {
     if (stream === undefined) return await listAll(ctx, storage, options);
     const listing = storage.streams({ streams: [stream], pool: options.pool, partial: true });

@@ -30,7 +30,7 @@ async function poolStatus(pool: StoragePool) {
 
 async function status(ctx: CommandContext, options: { pool?: string }): Promise<void> {
   const storage = await ctx.storage({ pool: options.pool });
-  const progress = await ctx.out.progress('probing pools…');
+  const progress = await ctx.out.progress('probing pools…', { lines: false });
   const pools = await Promise.all(storage.manager.pools.map(poolStatus)).finally(() => progress.stop());
   // A read-only pool takes no writes by its config: that alone is no alert.
   if (pools.some((p) => p.health === 'unhealthy' || p.noWrites?.reason === 'full')) ctx.fail(EXIT.failed);
