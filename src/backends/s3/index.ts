@@ -25,10 +25,19 @@ import { asBuffer, contentMd5 } from '../buffer.js';
 import { requireCommonJs } from '../../commonjs.js';
 import { createS3Client } from './client.js';
 import { mapS3Error } from './errors.js';
+import { fastListMiddleware, type ListPage } from './list-page.js';
 import type { S3Options } from './options.js';
 
 const { DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } =
   requireCommonJs<typeof import('@aws-sdk/client-s3')>('@aws-sdk/client-s3');
+
+/** One page of a listing, and the token of the next one (undefined: the last). */
+interface ListedPage {
+  objects: ObjectInfo[];
+  next: string | undefined;
+  /** The page was truncated without a usable token: thrown once its objects were yielded. */
+  broken?: StorageError;
+}
 
 /** S3's limit of keys in one DeleteObjects request. */
 const MAX_BATCH_DELETE = 1000;
@@ -162,12 +171,13 @@ export class S3Backend implements StorageBackend {
   }
 
   async *list(prefix: string, options: CallOptions = {}): AsyncIterable<ObjectInfo> {
+    for await (const page of this.listPages(prefix, options)) yield* page;
+  }
+
+  async *listPages(prefix: string, options: CallOptions = {}): AsyncIterable<ObjectInfo[]> {
     assertValidPrefix(prefix);
     for await (const page of this.pages(prefix, options.signal)) {
-      for (const info of page) {
-        if (prefix === '' && info.key.startsWith(RESERVED_PREFIX)) continue;
-        yield info;
-      }
+      yield prefix === '' ? page.filter((info) => !info.key.startsWith(RESERVED_PREFIX)) : page;
     }
   }
 
@@ -216,30 +226,55 @@ export class S3Backend implements StorageBackend {
     this.client = undefined;
   }
 
-  /** Every object under `prefix` (reserved keys included), one ListObjectsV2 page at a time. */
+  /**
+   * Every object under `prefix` (reserved keys included), one ListObjectsV2 page at a time. The
+   * next page is asked for as soon as a page arrives (its token is then known), so the server's
+   * time for it overlaps the caller's work on this one; a caller that stops early aborts it.
+   */
   private async *pages(prefix: string, signal?: AbortSignal): AsyncGenerator<ObjectInfo[]> {
-    let token: string | undefined;
-    do {
-      const page = await this.call(prefix, signal, (client, abortSignal) =>
-        client.send(
-          new ListObjectsV2Command({
-            Bucket: this.options.bucket,
-            Prefix: prefix === '' ? undefined : prefix,
-            MaxKeys: 1000,
-            ContinuationToken: token,
-          }),
-          { abortSignal },
-        ),
-      );
-      yield (page.Contents ?? []).map((entry) => this.toInfo(entry, prefix));
-      if (page.IsTruncated !== true) return;
-      // A truncated page without a (new) token would end the listing early or loop forever.
-      const next = page.NextContinuationToken;
-      if (next === undefined || next === '' || next === token) {
-        throw truncatedListing(this.type, prefix);
+    const ahead = new AbortController();
+    const stop = (): void => ahead.abort(signal?.reason);
+    if (signal?.aborted === true) stop();
+    else signal?.addEventListener('abort', stop, { once: true });
+    let pending: Promise<ListedPage> | undefined = this.page(prefix, undefined, ahead.signal);
+    try {
+      while (pending !== undefined) {
+        const { objects, next, broken }: ListedPage = await pending;
+        pending = next === undefined ? undefined : this.page(prefix, next, ahead.signal);
+        // Settled here if the caller leaves before asking for it (aborted in finally).
+        pending?.catch(() => undefined);
+        yield objects;
+        if (broken !== undefined) throw broken;
       }
-      token = next;
-    } while (token !== undefined);
+    } finally {
+      signal?.removeEventListener('abort', stop);
+      if (pending !== undefined) ahead.abort(new StorageError('Interrupted', 'the listing was left before its end', { backend: this.type, key: prefix }));
+    }
+  }
+
+  /** One page of the listing after `token`, and the token of the next one (undefined: the last). */
+  private async page(prefix: string, token: string | undefined, signal: AbortSignal): Promise<ListedPage> {
+    const sink: { page?: ListPage | undefined } = {};
+    const answer = await this.call(prefix, signal, (client, abortSignal) => {
+      const command = new ListObjectsV2Command({
+        Bucket: this.options.bucket,
+        Prefix: prefix === '' ? undefined : prefix,
+        MaxKeys: 1000,
+        ContinuationToken: token,
+      });
+      command.middlewareStack.add(fastListMiddleware(sink), { step: 'deserialize', priority: 'low', name: 'fluxFastList' });
+      return client.send(command, { abortSignal });
+    });
+    const read = sink.page;
+    const objects =
+      read === undefined
+        ? (answer.Contents ?? []).map((entry) => this.toInfo(entry, prefix))
+        : read.objects.map(({ key, size, modified, etag }) => ({ key, size, modified, md5: md5FromEtag(etag) }));
+    if (answer.IsTruncated !== true) return { objects, next: undefined };
+    // A truncated page without a (new) token would end the listing early or loop forever.
+    const next = answer.NextContinuationToken;
+    if (next === undefined || next === '' || next === token) return { objects, next: undefined, broken: truncatedListing(this.type, prefix) };
+    return { objects, next };
   }
 
   private toInfo(entry: _Object, prefix: string): ObjectInfo {
