@@ -153,6 +153,13 @@ export interface StorageBackend {
   list(prefix: string, options?: CallOptions): AsyncIterable<ObjectInfo>;
 
   /**
+   * Optional: the same listing as list(), one page of entries (as the store answers them) per
+   * item. Where a backend has it, the layers work around each page instead of each entry (a
+   * deadline and an in-flight slot per request, not per key: a third of an S3 listing's CPU).
+   */
+  listPages?(prefix: string, options?: CallOptions): AsyncIterable<ObjectInfo[]>;
+
+  /**
    * The object's bytes from `start` to `end` (inclusive), in chunks as they arrive, so that a large
    * object is never held whole where capabilities.streamRead (elsewhere the whole object is read
    * and the range cut from it). A range reaching past the end yields the bytes there are. Throws

@@ -2,7 +2,7 @@
 // retry, limit, timeout) states only what it does around a call and around a sequence: a listing
 // (pages of entries) or a streamed read (chunks of bytes).
 
-import type { CallOptions, StorageBackend } from '../backends/types.js';
+import type { CallOptions, ObjectInfo, StorageBackend } from '../backends/types.js';
 
 export type Operation = 'write' | 'read' | 'delete' | 'deleteMany' | 'exists' | 'stat' | 'usage' | 'list';
 
@@ -40,7 +40,13 @@ function withSignal<O extends CallOptions>(options: O | undefined, signal: Abort
 }
 
 export function wrapBackend(inner: StorageBackend, around: Around): StorageBackend {
+  // A backend that lists by pages is wrapped per page; its list() is then those pages, flattened.
+  const listPages =
+    inner.listPages === undefined
+      ? undefined
+      : (prefix: string, options?: CallOptions): AsyncIterable<ObjectInfo[]> => wrapSequence(around, 'list', prefix, options, (o) => inner.listPages!(prefix, o));
   return {
+    ...(listPages === undefined ? {} : { listPages }),
     type: inner.type,
     capabilities: inner.capabilities,
     write: (key, data, options) => around.call('write', key, options?.signal, (signal) => inner.write(key, data, withSignal(options, signal))),
@@ -51,9 +57,14 @@ export function wrapBackend(inner: StorageBackend, around: Around): StorageBacke
     stat: (key, options) => around.call('stat', key, options?.signal, (signal) => inner.stat(key, withSignal(options, signal))),
     usage: (options) => around.call('usage', undefined, options?.signal, (signal) => inner.usage(withSignal(options, signal))),
     close: () => inner.close(),
-    list: (prefix, options) => wrapSequence(around, 'list', prefix, options, (o) => inner.list(prefix, o)),
+    list: (prefix, options) =>
+      listPages === undefined ? wrapSequence(around, 'list', prefix, options, (o) => inner.list(prefix, o)) : flatten(listPages(prefix, options)),
     readStream: (key, options) => wrapSequence(around, 'readStream', key, options, (o) => inner.readStream(key, o)),
   };
+}
+
+async function* flatten<T>(pages: AsyncIterable<T[]>): AsyncIterable<T> {
+  for await (const page of pages) yield* page;
 }
 
 function wrapSequence<T, O extends CallOptions>(around: Around, kind: SequenceKind, key: string, options: O | undefined, open: (options: O | undefined) => AsyncIterable<T>): AsyncIterable<T> {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LocalBackend } from '../../src/backends/local/index.js';
+import type { CallOptions, ObjectInfo } from '../../src/backends/types.js';
 import { StorageError } from '../../src/errors.js';
 import { applyLayers, mayStillBeRunning, retrying } from '../../src/layers/index.js';
 import { POOL_DEFAULTS, StoragePool } from '../../src/pool/pool.js';
@@ -253,5 +254,48 @@ describe('the local backend under abort', () => {
     controller.abort(new StorageError('Timeout', 'write a/b.ts did not answer within 1 ms'));
     await expect(backend.write('a/b.ts', Buffer.from('x'), { signal: controller.signal })).rejects.toMatchObject({ code: 'Timeout' });
     expect(await backend.exists('a/b.ts')).toBe(false);
+  });
+
+  it('wraps a backend that lists by pages per page: every entry in order, a deadline per page, one slot per page', async () => {
+    const entry = (i: number): ObjectInfo => ({ key: `p/segment_${i}.ts`, size: 1, modified: new Date(0), md5: undefined });
+    let inFlight = 0;
+    let maxInFlight = 0;
+    let stall = false;
+    class PagedBackend extends HeldBackend {
+      override list(): AsyncIterable<ObjectInfo> {
+        throw new Error('list() is not used where listPages() exists');
+      }
+      async *listPages(_prefix: string, options?: CallOptions): AsyncIterable<ObjectInfo[]> {
+        for (let page = 0; page < 3; page++) {
+          inFlight++;
+          maxInFlight = Math.max(maxInFlight, inFlight);
+          // The last page stalls past the deadline unless the listing is aborted first.
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, page === 2 && stall ? 10_000 : 1);
+            options?.signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+          });
+          inFlight--;
+          if (options?.signal?.aborted === true) throw options.signal.reason;
+          yield Array.from({ length: 1000 }, (_, i) => entry(page * 1000 + i));
+        }
+      }
+    }
+    const paged = new PagedBackend({ maxInFlight: 1 });
+    const layered = applyLayers(paged, { timeoutMs: 200, retries: 0 });
+    const keys: string[] = [];
+    for await (const info of layered.list('p/')) keys.push(info.key);
+    expect(keys).toEqual(Array.from({ length: 3000 }, (_, i) => `p/segment_${i}.ts`));
+    expect(maxInFlight).toBe(1);
+    const pages: number[] = [];
+    for await (const page of layered.listPages!('p/')) pages.push(page.length);
+    expect(pages).toEqual([1000, 1000, 1000]);
+    stall = true;
+    const seen: string[] = [];
+    const started = performance.now();
+    await expect((async () => {
+      for await (const info of layered.list('p/')) seen.push(info.key);
+    })()).rejects.toMatchObject({ code: 'Timeout' });
+    expect(seen).toHaveLength(2000);
+    expect(performance.now() - started).toBeLessThan(5000);
   });
 });
