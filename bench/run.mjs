@@ -13,10 +13,15 @@ import { readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ensureSet } from './dataset.mjs';
-import { rgwScenarios } from './rgw.mjs';
 import {
   AWS, BENCH_DIR, DATA, REPO, cmdline, countS3rverObjects, fmtS, hyperfine, log, median, run, startRedis, startS3rver, which,
 } from './lib.mjs';
+
+// The RGW cases hold up to 2 GiB at once (migrate of 2,000 × 1 MiB), more than the tests' 3 GiB
+// memstore OSD leaves room for after a run's other traffic; 3.75 GiB (the OSD reads the size as 32
+// bits: it must stay under 4 GiB). Set before test/support/ceph-cluster.mjs is loaded (it reads it then).
+process.env.FLUX_CEPH_MEMSTORE_BYTES ??= String(3.75 * 2 ** 30);
+const { rgwScenarios } = await import('./rgw.mjs');
 
 const QUICK = process.env.BENCH_QUICK === '1' || process.env.BENCH_QUICK === 'true';
 /** BENCH_ONLY=rgw: the Ceph RGW cases alone (their report goes to bench/.data/RESULTS.rgw.md). */
@@ -29,7 +34,7 @@ const P = QUICK
   ? { bigFiles: 100, smallStreams: 10, smallPer: 100, ls: 1000, redisFiles: 200, rssSmall: 20, rssLarge: 200,
       runsMigrate: 1, runsLs: 1, runsCleanup: 1, runsStartup: 5, roundsStartup: 1, warmStartup: 1, runsRedis: 1, runsRss: 1 }
   : { bigFiles: 500, smallStreams: 10, smallPer: 1000, ls: 10000, redisFiles: 1000, rssSmall: 200, rssLarge: 2048,
-      runsMigrate: 9, runsLs: 5, runsCleanup: 3, runsStartup: 30, roundsStartup: 6, warmStartup: 2, runsRedis: 3, runsRss: 1 };
+      runsMigrate: 5, runsLs: 3, runsCleanup: 2, runsStartup: 20, roundsStartup: 4, warmStartup: 2, runsRedis: 3, runsRss: 1 };
 
 // flux-storage as built by `npm run build` right before this script, copied at start (see main) so
 // that a rebuild by someone else during the run cannot change what is measured half way.
@@ -74,6 +79,22 @@ async function ensurePeers() {
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   await run('apt-get', ['update', '-qq'], { env });
   await run('apt-get', ['install', '-y', '-qq', ...missing], { env });
+}
+
+/**
+ * The build to compare listing and cleanup with (issue 13: "within 10% of today"): git
+ * BENCH_BASELINE (default 195cdcd, main before the layout presets) exported into the scratch folder
+ * and built there with this checkout's node_modules. BENCH_BASELINE=none skips it.
+ */
+const BASELINE_REF = process.env.BENCH_BASELINE ?? '195cdcd';
+async function buildBaseline(tmp) {
+  if (BASELINE_REF === 'none') return undefined;
+  const dir = path.join(tmp, `baseline-${BASELINE_REF}`);
+  log(`building git ${BASELINE_REF} as the baseline in ${dir}`);
+  await run('bash', ['-c', `mkdir -p ${dir} && git archive ${BASELINE_REF} | tar -x -C ${dir}`]);
+  symlinkSync(path.join(REPO, 'node_modules'), path.join(dir, 'node_modules'));
+  await run('npm', ['run', 'build', '--silent'], { cwd: dir });
+  return { words: ['node', path.join(dir, 'bin/flux-storage.js')], ref: BASELINE_REF };
 }
 
 async function sourceState() {
@@ -140,6 +161,7 @@ async function main() {
   FLUX = ['node', path.join(build, 'bin/flux-storage.js')];
   const builtFrom = await sourceState();
   log(`measuring the build of ${builtFrom}`);
+  const BASE = await buildBaseline(tmp);
   const s3dir = path.join(tmp, 's3rver');
   const buckets = { mig: 'bench-mig', ls: 'bench-ls', cln: 'bench-clean', rss: 'bench-rss' };
   const requestLog = path.join(tmp, 's3rver-requests.log');
@@ -193,7 +215,7 @@ async function main() {
   const extraTargets = [];
   const notes = [];
   if (ONLY_RGW) {
-    const rgw = await rgwScenarios({ FLUX, tmp, quick: QUICK, env, cleanups });
+    const rgw = await rgwScenarios({ FLUX, BASE, tmp, quick: QUICK, env, cleanups });
     scenarios.push(...rgw.scenarios);
     extraTargets.push(...rgw.targets);
     notes.push(rgw.note);
@@ -304,6 +326,7 @@ async function main() {
     const rows = await measure([
       { name: 'flux-storage ls ls10k --pool s3 --json', role: 'flux', words: fluxJson, verify: check(fluxJson, jsonCount) },
       { name: 'flux-storage ls ls10k --pool s3 (table)', role: 'flux', words: fluxTable, verify: check(fluxTable, (s) => s.split('\n').filter((l) => /^\S\s*\d+\s*\S/u.test(l)).length) },
+      ...(BASE ? [{ name: `flux-storage ls ls10k --pool s3 --json, git ${BASE.ref}`, role: 'baseline', words: [...BASE.words, ...fluxJson.slice(FLUX.length)], verify: check([...BASE.words, ...fluxJson.slice(FLUX.length)], jsonCount) }] : []),
       { name: 'rclone lsf -R --fast-list', words: rcl, verify: check(rcl, lines) },
       { name: 'aws s3 ls --recursive', words: awsls, verify: check(awsls, lines) },
     ], { runs: P.runsLs, warmup: 1 });
@@ -327,6 +350,7 @@ async function main() {
     };
     const rows = await measure([
       { name: 'flux-storage cleanup --all --keep 0 --pool s3', role: 'flux', words: [...FLUX, '--config', cfg.cln, 'cleanup', '--all', '--keep', '0', '--pool', 's3', '--quiet'], verify: empty },
+      ...(BASE ? [{ name: `flux-storage cleanup --all --keep 0 --pool s3, git ${BASE.ref}`, role: 'baseline', words: [...BASE.words, '--config', cfg.cln, 'cleanup', '--all', '--keep', '0', '--pool', 's3', '--quiet'], verify: empty }] : []),
       { name: 'rclone delete --fast-list', words: ['rclone', 'delete', '--fast-list', `bench:${buckets.cln}/hls`], verify: empty },
       { name: 'rclone delete --fast-list --checkers 16', words: ['rclone', 'delete', '--fast-list', '--checkers', '16', `bench:${buckets.cln}/hls`], verify: empty },
       { name: 'aws s3 rm --recursive', words: [AWS, 's3', 'rm', '--recursive', '--only-show-errors', '--endpoint-url', endpoint, `s3://${buckets.cln}/hls/`], verify: empty },
@@ -402,7 +426,7 @@ async function main() {
   s3.stop();
   redis.stop();
   {
-    const rgw = await rgwScenarios({ FLUX, tmp, quick: QUICK, env, cleanups });
+    const rgw = await rgwScenarios({ FLUX, BASE, tmp, quick: QUICK, env, cleanups });
     scenarios.push(...rgw.scenarios);
     extraTargets.push(...rgw.targets);
     notes.push(rgw.note);
@@ -444,6 +468,7 @@ function buildReport({ scenarios, rss, totalS, machine, versions, loadStart, ext
     const cols = ['tool / command', 'runs', 'median', 'min', 'max'];
     if (sc.bytes) cols.push('MB/s');
     if (sc.objects) cols.push('objects/s');
+    if (sc.httpRequests) cols.push('requests/s');
     if (bestPeer) cols.push('vs best peer');
     if (limit) cols.push(sc.slowdown ? `time ÷ ${limit.name}` : `vs limit (${limit.name})`);
     const withRequests = sc.rows.some((r) => r.requests);
@@ -458,6 +483,7 @@ function buildReport({ scenarios, rss, totalS, machine, versions, loadStart, ext
       const cells = [r.role === 'flux' ? `**${r.name}**` : r.name, r.runs, fmtS(r.median), fmtS(r.min), fmtS(r.max)];
       if (sc.bytes) cells.push((sc.bytes / 1e6 / r.median).toFixed(1));
       if (sc.objects) cells.push(Math.round(sc.objects / r.median).toLocaleString('en'));
+      if (sc.httpRequests) cells.push(Math.round(sc.httpRequests / r.median).toLocaleString('en'));
       // Ratio = time of the best peer (or limit) / this time: above 1× is faster.
       if (bestPeer) cells.push(ratio(bestPeer.median, r.median));
       if (limit) cells.push(sc.slowdown ? ratio(r.median, limit.median) : ratio(limit.median, r.median));
@@ -479,6 +505,10 @@ function buildReport({ scenarios, rss, totalS, machine, versions, loadStart, ext
     }
     if (sc.id === 'ls') {
       for (const f of flux) targets.push({ what: `${f.name} at least as fast as the fastest peer`, got: `${fmtS(f.median)} vs ${bestPeer?.name} ${fmtS(bestPeer?.median)}`, ok: !f.error && bestPeer && f.median <= bestPeer.median });
+    }
+    for (const b of sc.rows.filter((r) => r.role === 'baseline')) {
+      const f = sc.rows.find((r) => r.role === 'flux' && !r.error && b.name.startsWith(r.name.split(' (')[0]));
+      targets.push({ what: `${sc.server === 'rgw' ? 'RGW: ' : ''}${f?.name ?? b.name} within 10% of ${b.name.split(', ').pop()} (default layout)`, got: f && !b.error ? `${(f.median / b.median).toFixed(2)}× its time (${fmtS(f.median)} vs ${fmtS(b.median)})` : 'failed', ok: Boolean(f && !b.error && f.median <= 1.1 * b.median) });
     }
     if (sc.id === 'cleanup') {
       targets.push({ what: 'cleanup at least as fast as the fastest peer', got: `${fmtS(main?.median)} vs ${bestPeer?.name} ${fmtS(bestPeer?.median)}`, ok: ok(bestPeer && main.median <= bestPeer.median) });

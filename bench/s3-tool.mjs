@@ -7,11 +7,15 @@
 //     fill   --prefix hls/ --streams N --per M [--first K] [--size BYTES] [--playlist-last L]
 //            keys <prefix><stream>/segment_<id>.ts for id K..K+M-1 (streams s0..s<N-1>, or --stream
 //            NAME for one); with --playlist-last, an index.m3u8 per stream naming its last L segments
+//     advance --prefix hls/ --streams N --state FILE [--size BYTES] [--playlist-last L]
+//            one new segment per stream (id from FILE, then FILE holds the next id), and its
+//            playlist naming the last L segments: what a producer adds between two cleanup runs
 //     count  --prefix P           prints the number of objects under P
 //     empty  --prefix P           deletes every object under P (list + DeleteObjects of 1,000)
 //     delete-batched --prefix P   the same, printed as the cleanup reference
 // Credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY. Prints one JSON line.
 
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { parseArgs } from 'node:util';
 import { DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -28,13 +32,14 @@ const { values, positionals } = parseArgs({
     size: { type: 'string', default: '1024' },
     'playlist-last': { type: 'string' },
     concurrency: { type: 'string', default: '32' },
+    state: { type: 'string' },
   },
   allowPositionals: true,
   strict: true,
 });
 const command = positionals[0];
-if (!values.endpoint || !values.bucket || !['fill', 'count', 'empty', 'delete-batched'].includes(command)) {
-  process.stderr.write('usage: s3-tool.mjs --endpoint URL --bucket B (fill|count|empty|delete-batched) [options]\n');
+if (!values.endpoint || !values.bucket || !['fill', 'advance', 'count', 'empty', 'delete-batched'].includes(command)) {
+  process.stderr.write('usage: s3-tool.mjs --endpoint URL --bucket B (fill|advance|count|empty|delete-batched) [options]\n');
   process.exit(2);
 }
 const started = process.hrtime.bigint();
@@ -68,10 +73,16 @@ async function pool(jobs, run) {
 }
 
 let result;
-if (command === 'fill') {
+if (command === 'fill' || command === 'advance') {
   const names = values.stream ? [values.stream] : Array.from({ length: Number(values.streams) }, (_, i) => `s${i}`);
-  const first = Number(values.first);
-  const per = Number(values.per);
+  let first = Number(values.first);
+  let per = Number(values.per);
+  if (command === 'advance') {
+    if (!values.state) throw new Error('advance needs --state FILE');
+    first = Number(readFileSync(values.state, 'utf8'));
+    per = 1;
+    writeFileSync(values.state, String(first + 1));
+  }
   const body = Buffer.alloc(Number(values.size), 0x47);
   const jobs = [];
   for (const stream of names) {
