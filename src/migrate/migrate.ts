@@ -213,10 +213,18 @@ export async function migrate(options: MigrateOptions): Promise<MigrateSummary> 
   const streams = options.streams?.filter((stream) => options.shard === undefined || inShard(stream, options.shard));
   // Where streams share a folder (flat layouts, an SRS app's folder), one listing serves them all;
   // every listed key is kept only when it parses as one of the chosen streams' files.
-  const prefixes = streams === undefined ? [layout.root] : [...new Set(streams.map((s) => layout.streamPrefix(s)))];
+  // A variant layout's `cam1` (the stream of the master playlist) stands for its master and every variant.
+  const prefixes = streams === undefined ? [layout.root] : [...new Set(streams.map((s) => layout.groupPrefix(s)))];
   const chosen = streams === undefined ? undefined : new Set(streams);
+  const groups = streams?.filter((s) => !isStream(layout, s)) ?? [];
+  /** The chosen stream a listed key belongs to ('' for none). */
+  const chosenOf = (key: string): string => {
+    const stream = layout.parse(key)?.stream ?? '';
+    if (chosen === undefined || chosen.has(stream)) return stream;
+    return groups.find((group) => stream.startsWith(`${group}/`)) ?? '';
+  };
   const wanted = (info: ObjectInfo): boolean => {
-    if (chosen !== undefined) return chosen.has(layout.parse(info.key)?.stream ?? '');
+    if (chosen !== undefined) return chosenOf(info.key) !== '';
     return options.shard === undefined || inShard(shardName(info.key), options.shard);
   };
   const isTemp = (info: ObjectInfo): boolean => layout.parse(info.key)?.kind === 'temp';
@@ -291,7 +299,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateSummary> 
         for await (const info of from.list(prefix)) {
           if (!wanted(info)) continue;
           const parsed = layout.parse(info.key);
-          if (streams !== undefined) seenStreams.add(parsed?.stream ?? '');
+          if (streams !== undefined) seenStreams.add(chosenOf(info.key));
           if (parsed?.kind === 'temp') {
             // Being written by the producer: a copy would be of half a file, under a name no player asks for.
             temp.count++;
@@ -355,6 +363,15 @@ export async function migrate(options: MigrateOptions): Promise<MigrateSummary> 
     temp,
     others,
   };
+}
+
+function isStream(layout: SegmentLayout, name: string): boolean {
+  try {
+    layout.assertStream(name);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -93,14 +93,17 @@ describe('migrate on producer layouts', () => {
     for (const key of await s3Keys()) expect(await backend.read(key)).toEqual(await readFile(path.join(source.root, key)));
   }, 60_000);
 
-  it('variants (ffmpeg -var_stream_map): each variant playlist after its segments, the master playlist last', async () => {
+  it('variants (ffmpeg -var_stream_map): `cam1` takes its master and every variant; each variant playlist after its segments, the master playlist last', async () => {
     const source = await localBackend();
-    await makeStream(source.root, { segment: 'cam1/v%v/index%d.ts', playlist: 'cam1/v%v/index.m3u8', seconds: 4, variants: { count: 2, master: 'master.m3u8' } });
+    for (const stream of ['cam1', 'cam2']) {
+      await makeStream(source.root, { segment: `${stream}/v%v/index%d.ts`, playlist: `${stream}/v%v/index.m3u8`, seconds: 4, variants: { count: 2, master: 'master.m3u8' } });
+    }
     const all = await keysUnder(source.root);
     expect(all).toEqual(expect.arrayContaining(['cam1/master.m3u8', 'cam1/v0/index.m3u8', 'cam1/v1/index3.ts']));
+    const cam1 = all.filter((k) => k.startsWith('cam1/'));
 
-    const summary = await run(source, VARIANTS);
-    expect(summary).toMatchObject({ failed: 0, others: 0, copied: all.length });
+    const summary = await run(source, 'ffmpeg-variants', { streams: ['cam1'] });
+    expect(summary).toMatchObject({ failed: 0, others: 0, copied: cam1.length, unknownStreams: [] });
     const order = await putOrder();
     expect(order.at(-1)).toBe('cam1/master.m3u8');
     for (const variant of ['v0', 'v1']) {
@@ -108,6 +111,11 @@ describe('migrate on producer layouts', () => {
       const lastSegmentAt = Math.max(...order.flatMap((k, i) => (k.startsWith(`cam1/${variant}/`) && k.endsWith('.ts') ? [i] : [])));
       expect(playlistAt, variant).toBeGreaterThan(lastSegmentAt);
     }
+    expect(await s3Keys()).toEqual(cam1);
+    // The whole store (the same order), cam1 already there.
+    await s3.resetRequests();
+    expect(await run(source, VARIANTS)).toMatchObject({ failed: 0, copied: all.length - cam1.length, skipped: cam1.length });
+    expect((await putOrder()).at(-1)).toBe('cam2/master.m3u8');
     expect(await s3Keys()).toEqual(all);
   }, 60_000);
 

@@ -107,8 +107,9 @@ async function migrateCommand(ctx: CommandContext, options: MigrateCliOptions): 
   if (options.from === options.to) throw new StorageError('InvalidArgument', `--from and --to are the same pool "${options.from}"`);
   const shard = options.shard === undefined ? undefined : parseShard(options.shard);
   const storage = await ctx.storage({ pools: [options.from, options.to] });
-  // Stream names by the layout: `app/stream` (SRS), `stream/variant` (variant layouts).
-  streams?.forEach((stream) => storage.layout.assertStream(stream));
+  // Stream names by the layout: `app/stream` (SRS), `stream/variant` (variant layouts), or a
+  // variant layout's `stream` (its master playlist and every variant).
+  streams?.forEach((stream) => storage.layout.groupPrefix(stream));
   // Imported here, not at the top: every other command (and --help) starts faster without it.
   const { migrate } = await import('../../migrate/migrate.js');
   ctx.io.claimInterrupts?.();
@@ -149,7 +150,7 @@ export function registerMigrate(program: Program): void {
     .description('copy segments and playlists from one pool to another, verified; re-run to resume')
     .requiredOption('--from <pool>', 'source pool')
     .requiredOption('--to <pool>', 'destination pool')
-    .option('--stream <name...>', 'only these streams (default: every object under the layout prefix)')
+    .option('--stream <name...>', 'only these streams (default: every object under the layout prefix); with variants, a stream name takes its master and every variant')
     .option('--concurrency <n>', 'objects copied at once', parseWholeNumber, 16)
     .option('--delete-source', 'delete each source object once its copy is proven to hold the same bytes')
     .option('--dry-run', 'list and compare only; copy and delete nothing (--json lists the keys)')
