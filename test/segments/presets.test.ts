@@ -93,6 +93,13 @@ const PRODUCERS: Record<string, ProducerCase> = {
     temp: ['cam1/0/index.m3u8.tmp', 'cam1/0'],
     other: ['cam1/1/init_0.mp4', 'cam1/1'],
   },
+  // MediaMTX's hlsDirectory: every track's files in the stream's folder, `{prefix}_{track}_seg{N}.mp4`.
+  mediamtx: {
+    runs: [{ ...live, segment: 'cam1/5d0a2f_%v_seg%d.mp4', playlist: 'cam1/%v_stream.m3u8', fmp4Init: '5d0a2f_%v_init.mp4', variants: { count: 2, master: 'index.m3u8' } }],
+    streams: ['cam1/0', 'cam1/1'],
+    masterStream: 'cam1',
+    temp: ['cam1/5d0a2f_1_seg18.mp4.tmp', 'cam1/1'],
+  },
 };
 
 /** Every file under `dir`, as keys relative to it. */
@@ -222,7 +229,8 @@ describe.each(Object.keys(PRODUCERS))('preset %s', (preset) => {
     const { keys } = made.get(preset)!;
     const inits = keys.filter((key) => layout.parse(key)?.kind === 'init');
     expect(inits.length).toBe(layout.hasInit ? producer.streams.length : 0);
-    expect(keys.filter((key) => layout.parse(key)?.kind === 'master')).toEqual(producer.masterStream === undefined ? [] : [`${producer.masterStream}/master.m3u8`]);
+    const master = producer.runs[0]!.variants?.master;
+    expect(keys.filter((key) => layout.parse(key)?.kind === 'master')).toEqual(producer.masterStream === undefined ? [] : [`${producer.masterStream}/${master}`]);
     // Nothing ffmpeg wrote is left unnamed by the layout.
     expect(keys.filter((key) => layout.parse(key) === undefined || layout.parse(key)?.kind === 'other')).toEqual([]);
   });
@@ -238,7 +246,7 @@ describe.each(Object.keys(PRODUCERS))('preset %s', (preset) => {
         expect(contents.failures).toEqual([]);
         if (contents.stream === producer.masterStream) {
           expect(contents).toMatchObject({ segments: [], playlists: [], others: 0 });
-          expect(contents.files.map((f) => [f.kind, f.key])).toEqual([['master', `${producer.masterStream}/master.m3u8`]]);
+          expect(contents.files.map((f) => [f.kind, f.key])).toEqual([['master', `${producer.masterStream}/${producer.runs[0]!.variants!.master}`]]);
           continue;
         }
         expect(contents.segments.map((s) => s.id)).toEqual(writtenIds(preset, contents.stream));
