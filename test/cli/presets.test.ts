@@ -312,3 +312,32 @@ describe('every command on S3 (s3rver)', () => {
     await everyCommand(preset, () => s3Store(s3), `s3-${preset}`);
   }, 180_000);
 });
+
+describe('a free stem (ffmpeg)', () => {
+  it('put says which stem a name that does not fit is stored with; get and rm of an id with two names exit 2 naming both, nothing deleted', async () => {
+    const cwd = await mkdtemp(path.join(tmpdir(), 'flux-stem-'));
+    const store = localStore(cwd);
+    await writeFile(path.join(cwd, 'storage.config.json'), JSON.stringify({ layout: 'ffmpeg', pools: [{ name: 'p', backend: store.pool }] }));
+    await writeFile(path.join(cwd, 'out.m3u8'), '#EXTM3U\n#EXTINF:1,\nout3.ts\n');
+    await writeFile(path.join(cwd, 'out3.ts'), 'three');
+    await writeFile(path.join(cwd, 'chunk.bin'), 'four');
+    const put = await run(cwd, ['put', 'cam1', 'out.m3u8', 'out3.ts']);
+    expect(put.code, put.stderr).toBe(0);
+    const odd = await run(cwd, ['put', 'cam1', 'chunk.bin', '--id', '4']);
+    expect(odd.code, odd.stderr).toBe(0);
+    expect(odd.stderr).toContain('1 file of cam1 do not fit the layout\'s names: stored with the stem "index" (the layout\'s default), such as chunk.bin → cam1/index4.ts');
+    expect(await store.keys()).toEqual(['cam1/index4.ts', 'cam1/out.m3u8', 'cam1/out3.ts']);
+    // A second output in the folder, with another stem: id 3 has two names.
+    await store.write('cam1/seg3.ts', Buffer.from('other three'));
+    for (const args of [['get', 'cam1', '3', '-o', 'x.ts'], ['rm', 'cam1', '3']]) {
+      const result = await run(cwd, args);
+      expect(result.code).toBe(2);
+      expect(result.stderr.trim().split('\n')).toEqual(['error: segment 3 of cam1 has two names, cam1/out3.ts and cam1/seg3.ts: two outputs with other stems share the folder; move one to a stream folder of its own']);
+    }
+    expect(await store.keys()).toEqual(['cam1/index4.ts', 'cam1/out.m3u8', 'cam1/out3.ts', 'cam1/seg3.ts']);
+    const got = await run(cwd, ['get', 'cam1', '4', '-o', 'four.ts']);
+    expect(got.code, got.stderr).toBe(0);
+    expect(await readFile(path.join(cwd, 'four.ts'), 'utf8')).toBe('four');
+    expect((await run(cwd, ['ls', 'live/cam1'])).code).toBe(2);
+  }, 60_000);
+});
