@@ -341,3 +341,22 @@ describe('a free stem (ffmpeg)', () => {
     expect((await run(cwd, ['ls', 'live/cam1'])).code).toBe(2);
   }, 60_000);
 });
+
+describe('time-named ids', () => {
+  it.each([
+    [{ segment: '{stream}-{epoch_ms}.ts', playlist: '{stream}.m3u8' }, ['cam1-1700000009123.ts', 'cam1-1700000010123.ts', 'cam1-999999999999.ts'], [999_999_999_999, 1_700_000_009_123, 1_700_000_010_123]],
+    [{ segment: '{stream}/{time:%Y%m%d-%H%M%S}.ts', playlist: '{stream}/index.m3u8' }, ['20240101-120009.ts', '20240101-120010.ts'], [1_704_110_409, 1_704_110_410]],
+  ])('%j: the id shown and accepted is the time, as a number, in time order', async (layout, files, ids) => {
+    const cwd = await mkdtemp(path.join(tmpdir(), 'flux-time-'));
+    const store = localStore(cwd);
+    await writeFile(path.join(cwd, 'storage.config.json'), JSON.stringify({ layout, pools: [{ name: 'p', backend: store.pool }] }));
+    for (const file of files) await writeFile(path.join(cwd, file), `bytes of ${file}`);
+    const put = await run(cwd, ['put', 'cam1', ...files]);
+    expect(put.code, put.stderr).toBe(0);
+    const listed = await json<{ segments: { id: number; key: string }[] }>(cwd, ['ls', 'cam1']);
+    expect(listed.segments.map((s) => s.id)).toEqual(ids);
+    const last = listed.segments.at(-1)!;
+    expect((await run(cwd, ['get', 'cam1', String(last.id), '-o', 'got.ts'])).code).toBe(0);
+    expect(await readFile(path.join(cwd, 'got.ts'), 'utf8')).toBe(`bytes of ${path.basename(last.key)}`);
+  }, 60_000);
+});
