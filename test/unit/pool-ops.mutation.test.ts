@@ -69,6 +69,7 @@ describe('a pool tells its listeners of every operation', () => {
     expect(p.ops.every(sane)).toBe(true);
     expect(p.deletes).toEqual([]);
     expect(p.pool.metrics()).toMatchObject({ operations: 3, errors: 2 });
+    expect(p.pool.metrics().latencyMs.p95!).toBeLessThan(60_000);
   });
 
   it('counts a listing, a streamed read and their bytes in the metrics; a missing key is not an error', async () => {
@@ -116,6 +117,8 @@ describe('the probe', () => {
       const result = await p.pool.probe();
       expect(result).toMatchObject({ ok: false, mode: readOnly ? 'read-only' : 'read-write', error: { code: 'Unavailable', pool: 'disk' } });
       expect(p.pool.breakerState).toBe('open');
+      expect(result.latencyMs).toBeGreaterThanOrEqual(0);
+      expect(result.latencyMs).toBeLessThan(60_000);
       expect(p.pool.metrics()).toMatchObject({ operations: 1, errors: 1 });
     }
   });
