@@ -5,7 +5,7 @@
 import pLimit from 'p-limit';
 import { StorageError } from '../errors.js';
 import { containerOf, segmentTiming, type SegmentTiming } from '../media/timing.js';
-import type { SegmentStorage } from './segment-storage.js';
+import type { SegmentStorage, StreamContents } from './segment-storage.js';
 
 export interface VodSegment {
   /** The segment's id (sequence number or time). */
@@ -81,10 +81,12 @@ export async function buildVod(storage: SegmentStorage, stream: string, options:
   const from = options.from === undefined ? -Infinity : parseBound(options.from, idKind, '--from');
   const to = options.to === undefined ? Infinity : parseBound(options.to, idKind, '--to');
   // Not partial: a VOD playlist missing the segments of a pool that could not list would play wrong.
-  const listing = await storage.listSegments(stream, options.pool === undefined ? {} : { pool: options.pool });
-  const chosen = listing.items.filter((s) => s.id >= from && s.id <= to);
+  let contents: StreamContents | undefined;
+  for await (const found of storage.streams({ streams: [stream], pool: options.pool, signal: options.signal })) contents = found;
+  const chosen = (contents?.segments ?? []).filter((s) => s.id >= from && s.id <= to);
   if (chosen.length === 0) throw new StorageError('NotFound', `no stored segment of ${stream} in that range`);
-  const initKey = storage.layout.initKey(stream);
+  // The init file the stream holds: under a free stem (mediamtx's random prefix) the layout's own name is a guess.
+  const initKey = contents?.files.find((file) => file.kind === 'init')?.key ?? storage.layout.initKey(stream);
   const container = containerOf(chosen[0]!.key) ?? 'mpegts';
   const init = container === 'fmp4' && initKey !== undefined ? (await storage.manager.read(initKey, options.pool === undefined ? {} : { pool: options.pool })).data : undefined;
   const limit = pLimit(MEASURE_CONCURRENCY);

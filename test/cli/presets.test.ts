@@ -265,6 +265,13 @@ async function everyCommand(preset: string, makeStore: (cwd: string) => Store, o
   // verify, du, cleanup --dry-run and pools status read the stream as it is.
   const verify = await run(cwd, ['verify', c.stream]);
   expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+  // playlist: a VOD playlist over the stored segments, its EXT-X-MAP naming the init file the stream holds.
+  const vod = await run(cwd, ['playlist', c.stream]);
+  expect(vod.code, vod.stderr).toBe(0);
+  expect(vod.stdout).toContain('#EXT-X-ENDLIST');
+  const init = mine.find((file) => /init[^/]*\.mp4$/.test(file));
+  if (init !== undefined) expect(vod.stdout).toContain(`#EXT-X-MAP:URI="${path.posix.basename(init)}"`);
+  else expect(vod.stdout).not.toContain('#EXT-X-MAP');
   const du = await run(cwd, ['du', c.stream, '--json']);
   expect(du.code, du.stderr).toBe(0);
   expect(du.stdout).toContain(c.stream);
@@ -294,7 +301,7 @@ describe('every command on every preset (local pool)', () => {
     expect(Object.keys(CASES).sort()).toEqual(Object.keys(LAYOUT_PRESETS).sort());
   });
 
-  it.each(Object.keys(LAYOUT_PRESETS))('%s: put, ls, ls --all, get, verify, du, cleanup --dry-run, pools status, rm, purge', async (preset) => {
+  it.each(Object.keys(LAYOUT_PRESETS))('%s: put, ls, ls --all, get, verify, playlist, du, cleanup --dry-run, pools status, rm, purge', async (preset) => {
     await everyCommand(preset, localStore);
   }, 180_000);
 });
@@ -308,7 +315,7 @@ describe('every command on S3 (s3rver)', () => {
     await s3?.close();
   });
 
-  it.each(['nginx-rtmp', 'srs'])('%s: put, ls, ls --all, get, verify, du, cleanup --dry-run, pools status, rm, purge', async (preset) => {
+  it.each(['nginx-rtmp', 'srs'])('%s: put, ls, ls --all, get, verify, playlist, du, cleanup --dry-run, pools status, rm, purge', async (preset) => {
     await everyCommand(preset, () => s3Store(s3), `s3-${preset}`);
   }, 180_000);
 });
