@@ -8,7 +8,7 @@
 
 import type { ObjectInfo } from '../backends/types.js';
 import { StorageError } from '../errors.js';
-import { assertValidPrefix, compareKeys } from '../keys.js';
+import { assertValidPrefix, compareKeys, RESERVED_PREFIX } from '../keys.js';
 import type { ListedObject, PoolFailure } from './manager.js';
 import type { StoragePool } from './pool.js';
 
@@ -21,6 +21,16 @@ export interface FolderObjects {
   /** Pools whose listing of this folder failed or ended before it: `objects` is then incomplete. */
   failures: PoolFailure[];
 }
+
+/** Keys a pool listed under the prefix that belong to no group (no stream of the layout): counted, never hidden. */
+export interface UngroupedObjects {
+  pool: string;
+  count: number;
+  /** The first few of them, in listing order. */
+  examples: string[];
+}
+
+const UNGROUPED_EXAMPLES = 3;
 
 export interface FolderObject extends ListedObject {
   /** The latest modified time any pool reports for the key. */
@@ -77,13 +87,19 @@ type PoolStep = { folder: string; objects: Map<string, ObjectInfo>; failure?: Po
 
 /**
  * Every folder under `prefix` (or `options.folders`), in compareFolders order, with the union of
- * the pools' objects in it. Objects directly under the prefix, in no folder, are not yielded.
+ * the pools' objects in it. Objects directly under the prefix, in no folder, are not yielded: they
+ * are counted in `ungrouped`.
  * Without `partial`, the iteration throws an error naming the pools that failed, before the first
  * folder it could not list completely; everything yielded before is complete.
  */
 export class FolderListing implements AsyncIterable<FolderObjects> {
   /** Every pool whose listing failed, so far; after the loop, all of them. */
   readonly failures: PoolFailure[] = [];
+  /**
+   * Per pool, the keys of a whole-prefix listing that no group claims (flux-storage's own
+   * `.flux-storage/` keys aside); not counted when `options.folders` names the groups.
+   */
+  readonly ungrouped: UngroupedObjects[] = [];
   private readonly pools: readonly StoragePool[];
   private readonly prefix: string;
   private readonly options: FolderListingOptions;
@@ -94,6 +110,14 @@ export class FolderListing implements AsyncIterable<FolderObjects> {
     this.prefix = assertValidPrefix(prefix);
     this.options = options;
     this.grouping = options.grouping ?? folderGrouping(this.prefix);
+  }
+
+  private noteUngrouped(pool: StoragePool, key: string): void {
+    if (key.startsWith(RESERVED_PREFIX)) return;
+    let entry = this.ungrouped.find((u) => u.pool === pool.name);
+    if (entry === undefined) this.ungrouped.push((entry = { pool: pool.name, count: 0, examples: [] }));
+    entry.count++;
+    if (entry.examples.length < UNGROUPED_EXAMPLES) entry.examples.push(key);
   }
 
   private compare(a: string, b: string): number {
@@ -169,7 +193,10 @@ export class FolderListing implements AsyncIterable<FolderObjects> {
     try {
       for await (const info of pool.list(this.prefix, { signal: this.options.signal })) {
         const folder = this.grouping.groupOf(info.key);
-        if (folder === undefined) continue;
+        if (folder === undefined) {
+          this.noteUngrouped(pool, info.key);
+          continue;
+        }
         if (current?.folder !== folder) {
           if (current !== undefined) {
             if (this.compare(current.folder, folder) >= 0) {
@@ -196,7 +223,10 @@ export class FolderListing implements AsyncIterable<FolderObjects> {
     try {
       for await (const info of pool.list(this.prefix, { signal: this.options.signal })) {
         const folder = this.grouping.groupOf(info.key);
-        if (folder === undefined) continue;
+        if (folder === undefined) {
+          this.noteUngrouped(pool, info.key);
+          continue;
+        }
         let objects = byFolder.get(folder);
         if (objects === undefined) byFolder.set(folder, (objects = new Map()));
         objects.set(info.key, info);

@@ -3,6 +3,7 @@
 
 import { StorageError, toStorageError } from '../errors.js';
 import type { PoolFailure, StorageManager, WriteOutcome } from '../pool/manager.js';
+import type { UngroupedObjects } from '../pool/listing.js';
 import { DEFAULT_LAYOUT, SegmentLayout, type LayoutOptions, type ParsedKey } from './layout.js';
 import { compareNames } from '../keys.js';
 
@@ -129,6 +130,12 @@ export interface StreamContents {
 export interface StreamListing extends AsyncIterable<StreamContents> {
   /** Every pool whose listing failed, so far; after the loop, all of them. */
   readonly failures: PoolFailure[];
+  /**
+   * Per pool, the objects under the layout's root that belong to no stream (a file beside the
+   * streams' folders, a flat layout's stray file); after the loop, all of them. Empty when the
+   * listing named its streams.
+   */
+  readonly unowned: UngroupedObjects[];
 }
 
 /** A stream's counts from its contents; `order` is the pools' priority order. */
@@ -269,6 +276,9 @@ export class SegmentStorage {
     return {
       get failures() {
         return listing.failures;
+      },
+      get unowned() {
+        return listing.ungrouped;
       },
       async *[Symbol.asyncIterator]() {
         for await (const { folder: stream, objects, failures } of listing) {

@@ -59,7 +59,13 @@ async function listAll(ctx: CommandContext, storage: SegmentStorage, options: Ls
   items.sort((a, b) => compareNames(a.stream, b.stream));
   files.sort((a, b) => compareNames(a.stream, b.stream) || compareNames(a.key, b.key));
   reportFailures(ctx, listing.failures);
-  if (ctx.out.json) return ctx.out.printJson({ streams: items, ...(options.all === true ? { files } : {}), failures: listing.failures });
+  const unowned = listing.unowned;
+  if (ctx.out.json) return ctx.out.printJson({ streams: items, ...(options.all === true ? { files } : {}), unowned, failures: listing.failures });
+  // Objects under the layout's root that no stream owns are named, never hidden (cleanup leaves them alone).
+  for (const { pool, count, examples } of unowned) {
+    const more = count > examples.length ? ` and ${formatCount(count - examples.length)} more` : '';
+    ctx.out.notice(`${countOf(count, 'object')} in pool "${pool}" under ${JSON.stringify(storage.layout.root || '/')} ${count === 1 ? 'belongs' : 'belong'} to no stream of the layout (${examples.join(', ')}${more}); cleanup leaves them alone`);
+  }
   if (items.length === 0) return ctx.out.notice('no streams');
   // Files that match no template are counted, never hidden: the column appears when a stream has any.
   const others = items.reduce((n, s) => n + s.others, 0);
