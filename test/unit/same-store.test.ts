@@ -93,6 +93,14 @@ describe('sameStore on local pools', () => {
     await broken.close();
   });
 
+  it('a pool is one store with itself, even a read-only one (no marker is written to find out)', async () => {
+    const base = await mkdtemp(path.join(tmpdir(), 'flux-same-'));
+    await mkdir(path.join(base, 'data'));
+    const p = await pools({ type: 'local', root: './data' }, { type: 'local', root: './data' }, base, { aReadOnly: true, bReadOnly: true });
+    expect(await sameStore(p.a, p.a)).toBe(true);
+    await p.close();
+  });
+
   it('stops with Interrupted when its signal is aborted, and writes nothing', async () => {
     const base = await mkdtemp(path.join(tmpdir(), 'flux-same-'));
     await mkdir(path.join(base, 'data'));
@@ -165,5 +173,29 @@ describeWithRedis('sameStore on Redis pools (redis-server)', () => {
     await databases.close();
     const left = (await redis.command('KEYS', '*same-store*')) as string[];
     expect(left).toEqual([]);
+  });
+
+  it('cannot tell when both writes fail in different ways: the lasting cause is the code (not the retryable one), both reasons are named', async () => {
+    const guarded = await startRedis({ requirepass: 'right-password' });
+    try {
+      const base = await mkdtemp(path.join(tmpdir(), 'flux-same-'));
+      const { writeFile } = await import('node:fs/promises');
+      // A local root that is a regular file: every write fails, as a store that is there but broken.
+      await writeFile(path.join(base, 'file'), 'not a folder');
+      const local = { type: 'local', root: './file' };
+      const wrongPassword = { ...guarded.poolOptions(), url: `redis://:wrong-password@127.0.0.1:${guarded.port}` };
+      for (const [a, b] of [[local, wrongPassword], [wrongPassword, local]] as const) {
+        const p = await pools(a, b, base);
+        const error = await sameStore(p.a, p.b).catch((e: unknown) => e);
+        await p.close();
+        expect(isStorageError(error), String(error)).toBe(true);
+        const failure = error as import('../../src/errors.js').StorageError;
+        expect(failure.code).toBe('PermissionDenied');
+        expect(failure.message).toMatch(/^cannot tell whether pools "a" and "b" are one store: no marker object could be written \(.+; .+\)$/);
+        expect(failure.message).not.toContain('wrong-password');
+      }
+    } finally {
+      await guarded.close();
+    }
   });
 });
