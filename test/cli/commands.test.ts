@@ -37,6 +37,7 @@ describe('on the embedded default (no config file)', () => {
     const streams = await cli(['ls', '--json'], { cwd });
     expect(streams.json()).toEqual({
       streams: [{ stream: 'cam1', segments: 3, bytes: 3000, firstId: 1, lastId: 10, pools: ['local'], hasPlaylist: false, files: 0, others: 0 }],
+      unowned: [],
       failures: [],
     });
     const segments = await cli(['ls', 'cam1', '--json'], { cwd });
