@@ -112,6 +112,13 @@ export class FolderListing implements AsyncIterable<FolderObjects> {
     this.grouping = options.grouping ?? folderGrouping(this.prefix);
   }
 
+  /** The group of a key a whole-prefix listing of `pool` yielded; a key of no group is counted in `ungrouped`. */
+  private groupOf(pool: StoragePool, key: string): string | undefined {
+    const group = this.grouping.groupOf(key);
+    if (group === undefined) this.noteUngrouped(pool, key);
+    return group;
+  }
+
   private noteUngrouped(pool: StoragePool, key: string): void {
     if (key.startsWith(RESERVED_PREFIX)) return;
     let entry = this.ungrouped.find((u) => u.pool === pool.name);
@@ -192,11 +199,8 @@ export class FolderListing implements AsyncIterable<FolderObjects> {
     let current: { folder: string; objects: Map<string, ObjectInfo> } | undefined;
     try {
       for await (const info of pool.list(this.prefix, { signal: this.options.signal })) {
-        const folder = this.grouping.groupOf(info.key);
-        if (folder === undefined) {
-          this.noteUngrouped(pool, info.key);
-          continue;
-        }
+        const folder = this.groupOf(pool, info.key);
+        if (folder === undefined) continue;
         if (current?.folder !== folder) {
           if (current !== undefined) {
             if (this.compare(current.folder, folder) >= 0) {
@@ -222,11 +226,8 @@ export class FolderListing implements AsyncIterable<FolderObjects> {
     const byFolder = new Map<string, Map<string, ObjectInfo>>();
     try {
       for await (const info of pool.list(this.prefix, { signal: this.options.signal })) {
-        const folder = this.grouping.groupOf(info.key);
-        if (folder === undefined) {
-          this.noteUngrouped(pool, info.key);
-          continue;
-        }
+        const folder = this.groupOf(pool, info.key);
+        if (folder === undefined) continue;
         let objects = byFolder.get(folder);
         if (objects === undefined) byFolder.set(folder, (objects = new Map()));
         objects.set(info.key, info);
