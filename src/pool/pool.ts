@@ -45,6 +45,8 @@ export interface PoolOptions {
   health?: Partial<HealthOptions>;
   /** How long the first writes wait for a first usage figure (default 1 s, at most timeoutMs). */
   firstUsageWaitMs?: number;
+  /** The clock that dates usage figures (when one is old enough to refresh); tests inject one. Default Date.now. */
+  now?: () => number;
 }
 
 /** One object operation through a pool, as observers see it (a deleteMany is one "delete" per key). */
@@ -92,6 +94,7 @@ export class StoragePool {
   private firstUsageWait: Promise<void> | undefined;
   private readonly firstUsageWaitMs: number;
   private readonly signal: AbortSignal | undefined;
+  private readonly now: () => number;
 
   constructor(config: PoolConfig, backend: StorageBackend, options: PoolOptions = {}) {
     this.config = config;
@@ -100,6 +103,7 @@ export class StoragePool {
     this.backend = applyLayers(backend, { timeoutMs: config.timeoutMs, retries: config.retries, signal: options.signal });
     this.signal = options.signal;
     this.firstUsageWaitMs = Math.min(options.firstUsageWaitMs ?? FIRST_USAGE_WAIT_MS, config.timeoutMs);
+    this.now = options.now ?? Date.now;
     this.breaker = new HealthBreaker(options.health);
   }
 
@@ -296,7 +300,7 @@ export class StoragePool {
   }
 
   private usageIsStale(): boolean {
-    return this.measured === undefined || Date.now() - this.measured.at > USAGE_REFRESH_MS;
+    return this.measured === undefined || this.now() - this.measured.at > USAGE_REFRESH_MS;
   }
 
   private currentUsage(): PoolUsage | undefined {
@@ -310,7 +314,7 @@ export class StoragePool {
   private refreshUsage(): Promise<void> {
     if (this.refreshing !== undefined) return this.refreshing;
     if (!this.backend.capabilities.usage) {
-      this.measured = { usage: UNKNOWN_USAGE, at: Date.now() };
+      this.measured = { usage: UNKNOWN_USAGE, at: this.now() };
       return Promise.resolve();
     }
     this.writtenBefore += this.writtenSince;
@@ -325,7 +329,7 @@ export class StoragePool {
     // quota counted by listing is many. The owner's signal (Ctrl-C) still stops it.
     const refresh = Promise.race([this.raw.usage({ signal: this.signal }), ceiling]).then(
       (usage) => {
-        this.measured = { usage, at: Date.now() };
+        this.measured = { usage, at: this.now() };
         this.writtenBefore = 0;
         this.tracker.record(true, performance.now() - started);
       },
@@ -333,7 +337,7 @@ export class StoragePool {
       // whether it can store (a statfs answers on a root that takes no write, a quota listing can
       // fail on a store that writes).
       (error: unknown) => {
-        this.measured = { usage: UNKNOWN_USAGE, at: Date.now() };
+        this.measured = { usage: UNKNOWN_USAGE, at: this.now() };
         this.writtenBefore = 0;
         this.tracker.record(!countsAgainstPool(error), performance.now() - started);
       },
