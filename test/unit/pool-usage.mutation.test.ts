@@ -80,9 +80,12 @@ describe('the usage figure of a pool', () => {
     expect(m.calls).toHaveLength(1);
     m.calls[0]!.answer({ usedBytes: 10, totalBytes: 100 });
     expect(await first).toEqual({ usedBytes: 10, totalBytes: 100, percent: 10 });
-    // Exactly 5 s old: still fresh, nobody measures again.
+    expect(pool.metrics()).toMatchObject({ operations: 1, errors: 0 });
+    // Exactly 5 s old: still fresh, nobody measures again (checked before waiting: a measurement started would be waited for).
     advance(5_000);
-    expect(await pool.usage()).toEqual({ usedBytes: 10, totalBytes: 100, percent: 10 });
+    const fresh = pool.usage();
+    expect(m.calls).toHaveLength(1);
+    expect(await fresh).toEqual({ usedBytes: 10, totalBytes: 100, percent: 10 });
     expect(await pool.knownUsage()).toEqual({ usedBytes: 10, totalBytes: 100, percent: 10 });
     expect(m.calls).toHaveLength(1);
     // Older: a write's look-up starts a measurement and returns the figure it has without waiting for it.
@@ -156,8 +159,9 @@ describe('the usage figure of a pool', () => {
   it('is not asked for a write decision of a read-only pool, nor of an open one; a closed or half-open pool is measured', async () => {
     const readOnly = metered(await folder());
     const ro = clocked(readOnly.backend, { readOnly: true });
-    expect((await ro.pool.facts()).usage).toBeUndefined();
+    const roFacts = ro.pool.facts();
     expect(readOnly.calls).toHaveLength(0);
+    expect((await roFacts).usage).toBeUndefined();
 
     // A pool whose root is a file: its probe fails and opens the breaker (back-off 5 s).
     const file = path.join(await folder(), 'file');
@@ -166,8 +170,9 @@ describe('the usage figure of a pool', () => {
     const open = clocked(broken.backend);
     expect((await open.pool.probe()).ok).toBe(false);
     expect(open.pool.breakerState).toBe('open');
-    expect(await open.pool.facts()).toMatchObject({ breaker: 'open', usage: undefined });
+    const openFacts = open.pool.facts();
     expect(broken.calls).toHaveLength(0);
+    expect(await openFacts).toMatchObject({ breaker: 'open', usage: undefined });
     open.advance(5_000);
     expect(open.pool.breakerState).toBe('half-open');
     const halfOpen = open.pool.facts();
@@ -184,8 +189,9 @@ describe('the usage figure of a pool', () => {
       m.calls[i]!.fail(new StorageError('Unavailable', 'statfs failed'));
       expect(await answer).toEqual(UNKNOWN);
       advance(5_000);
-      expect(await pool.usage()).toEqual(UNKNOWN);
+      const again = pool.usage();
       expect(m.calls).toHaveLength(i + 1);
+      expect(await again).toEqual(UNKNOWN);
       advance(1);
     }
     expect(pool.metrics()).toMatchObject({ operations: 3, errors: 3 });
@@ -259,13 +265,23 @@ describe('the durations a pool reports', () => {
     await expect((async () => {
       for await (const entry of broken.list('hls/')) void entry;
     })()).rejects.toMatchObject({ code: 'Unavailable' });
+    await expect(broken.read('hls/a/1.ts')).rejects.toMatchObject({ code: 'Unavailable' });
     const probe = await broken.probe();
     expect(probe.ok).toBe(false);
+
+    const good = new StoragePool({ ...POOL_DEFAULTS, name: 'good', retries: 0 }, local(await folder()));
+    good.onOperation((op) => ops.push(op));
+    const goodProbe = await good.probe();
+    expect(goodProbe.ok).toBe(true);
+    await good.write('hls/a/1.ts', Buffer.from('1'));
+    expect((await good.deleteMany(['hls/a/1.ts'])).deleted).toEqual(['hls/a/1.ts']);
+
     const elapsed = performance.now() - started;
     expect(probe.latencyMs).toBeLessThanOrEqual(elapsed);
-    expect(ops.map((op) => `${op.op} ${op.error?.code}`)).toEqual(['list Unavailable']);
-    expect(ops[0]!.durationMs).toBeLessThanOrEqual(elapsed);
-    // The failed listing and the failed probe are the pool's two calls: both durations are real.
+    expect(goodProbe.latencyMs).toBeLessThanOrEqual(elapsed);
+    expect(ops.map((op) => `${op.pool} ${op.op} ${op.error?.code}`)).toEqual(['broken list Unavailable', 'broken read Unavailable', 'good write undefined', 'good delete undefined']);
+    expect(ops.every((op) => op.durationMs >= 0 && op.durationMs <= elapsed)).toBe(true);
+    // The failed listing, read and probe are the broken pool's three calls: all durations are real.
     expect(broken.metrics().latencyMs.p95!).toBeLessThanOrEqual(elapsed);
   });
 
@@ -283,6 +299,21 @@ describe('the durations a pool reports', () => {
     expect(ops.every((op) => op.durationMs >= 0 && op.durationMs <= elapsed)).toBe(true);
     expect(deletes).toEqual([]);
     expect((await pool.read('hls/a/1.ts')).toString()).toBe('1');
+  });
+});
+
+describe('an error of the backend', () => {
+  it('gains the pool, its backend type and the key', async () => {
+    const inner = local(await folder());
+    const refusing = Object.assign(Object.create(inner) as StorageBackend, {
+      type: inner.type,
+      capabilities: inner.capabilities,
+      read: async () => {
+        throw new StorageError('PermissionDenied', 'refused');
+      },
+    });
+    const pool = new StoragePool({ ...POOL_DEFAULTS, name: 'guarded', retries: 0 }, refusing);
+    await expect(pool.read('hls/a/1.ts')).rejects.toMatchObject({ code: 'PermissionDenied', pool: 'guarded', backend: 'local', key: 'hls/a/1.ts', detail: 'refused' });
   });
 });
 
