@@ -8,7 +8,7 @@
 // *.bak, *.part, whatever their age: a slow upload looks like a dead one) and files that match no
 // template are left alone; purge removes a retired stream's files.
 
-import pLimit from 'p-limit';
+import pLimit, { type LimitFunction } from 'p-limit';
 import { isStorageError, StorageError } from '../errors.js';
 import type { PoolFailure } from '../pool/manager.js';
 import type { StoragePool } from '../pool/pool.js';
@@ -97,6 +97,8 @@ export interface RetentionResult {
 const DEFAULT_CONCURRENCY = 16;
 /** Keys per deleteMany: one DeleteObjects on S3/OSS, one round trip on Redis. */
 const BATCH_KEYS = 1000;
+/** deleteMany calls of one pool in flight at once (as many as the S3 backend sends for one call). */
+export const BATCHES_PER_POOL = 4;
 
 export async function runRetention(storage: SegmentStorage, options: RetentionOptions): Promise<RetentionResult> {
   if (!Number.isSafeInteger(options.keepNewest) || options.keepNewest < 0) {
@@ -201,15 +203,18 @@ async function readPlaylist(pool: StoragePool, key: string, signal: AbortSignal 
 }
 
 /**
- * Deletes planned segments in batches per pool, across streams, a batch per pool at a time. A
- * batch that threw, or keys it reports failed, are looked for again by listing their folders: a
- * key that is gone was deleted (a timeout may come after the store did the work).
+ * Deletes planned segments in batches per pool, across streams, up to BATCHES_PER_POOL batches of a
+ * pool at a time (a store deletes a 1,000-key batch in a second or so, and takes several at once
+ * as readily as one: RGW, S3). A batch that threw, or keys it reports failed, are looked for again
+ * by listing their folders: a key that is gone was deleted (a timeout may come after the store did
+ * the work).
  */
 class BatchDeleter {
   deleted = 0;
   failed = 0;
   private readonly pending = new Map<string, { key: string; id: number; outcome: StreamOutcome; deletion: PlannedDeletion }[]>();
-  private readonly running = new Map<string, Promise<void>>();
+  private readonly limits = new Map<string, LimitFunction>();
+  private readonly running = new Set<Promise<void>>();
   /** Pools each planned deletion still waits for. */
   private readonly remaining = new Map<PlannedDeletion, number>();
 
@@ -232,19 +237,18 @@ class BatchDeleter {
 
   async finish(): Promise<void> {
     for (const pool of [...this.pending.keys()]) this.flush(pool);
-    while (this.running.size > 0) await Promise.all(this.running.values());
+    while (this.running.size > 0) await Promise.all(this.running);
   }
 
   private flush(name: string): void {
     const batch = this.pending.get(name) ?? [];
     this.pending.delete(name);
     if (batch.length === 0) return;
-    const previous = this.running.get(name) ?? Promise.resolve();
-    const run = previous.then(() => this.deleteBatch(name, batch));
-    this.running.set(name, run);
-    void run.finally(() => {
-      if (this.running.get(name) === run) this.running.delete(name);
-    });
+    let limit = this.limits.get(name);
+    if (limit === undefined) this.limits.set(name, (limit = pLimit(BATCHES_PER_POOL)));
+    const run = limit(() => this.deleteBatch(name, batch));
+    this.running.add(run);
+    void run.finally(() => this.running.delete(run));
   }
 
   private async deleteBatch(name: string, batch: { key: string; id: number; outcome: StreamOutcome; deletion: PlannedDeletion }[]): Promise<void> {

@@ -10,7 +10,7 @@ import type { StorageBackend } from '../../src/backends/types.js';
 import { StorageError } from '../../src/errors.js';
 import { StorageManager } from '../../src/pool/manager.js';
 import { POOL_DEFAULTS } from '../../src/pool/pool.js';
-import { runRetention } from '../../src/segments/retention.js';
+import { BATCHES_PER_POOL, runRetention } from '../../src/segments/retention.js';
 import { SegmentStorage } from '../../src/segments/segment-storage.js';
 
 async function localRoot(streams: number, perStream: number): Promise<string> {
@@ -92,5 +92,33 @@ describe('retention through the library', () => {
     const partial = await storage.listStreams({ partial: true });
     expect(partial.items.map((s) => s.stream)).toEqual(['cam000', 'cam001']);
     expect(partial.failures.map((f) => f.pool)).toEqual(['broken']);
+  });
+  it(`deletes up to ${BATCHES_PER_POOL} batches of a pool at once, never more, and every planned segment goes`, async () => {
+    const batches = BATCHES_PER_POOL + 2;
+    const root = await localRoot(batches, 1000);
+    const local = new LocalBackend({ type: 'local', root, fsync: false, concurrency: 8 });
+    let inFlight = 0;
+    let most = 0;
+    const waiting: (() => void)[] = [];
+    // Each batch waits until BATCHES_PER_POOL are in flight (or 2 s pass: a bound, so that deleting
+    // one batch at a time fails the assertion below rather than hangs), then all go on.
+    const gated: StorageBackend = Object.create(local) as StorageBackend;
+    gated.deleteMany = async (keys, options) => {
+      most = Math.max(most, ++inFlight);
+      await new Promise<void>((resolve) => {
+        waiting.push(resolve);
+        if (inFlight >= BATCHES_PER_POOL) for (const go of waiting.splice(0)) go();
+        else setTimeout(resolve, 2000).unref();
+      });
+      try {
+        return await local.deleteMany(keys, options);
+      } finally {
+        inFlight--;
+      }
+    };
+    const result = await runRetention(storageOver(gated), { keepNewest: 0 });
+    expect(most).toBe(BATCHES_PER_POOL);
+    expect(result.streams.reduce((n, s) => n + s.deleted.length, 0)).toBe(batches * 1000);
+    for (let s = 0; s < batches; s++) expect(await readdir(path.join(root, 'hls', `cam${String(s).padStart(3, '0')}`))).toEqual([]);
   });
 });
