@@ -396,5 +396,9 @@ describe('ls of one stream (issue 11)', () => {
     expect(unknown.code).toBe(3);
     expect(unknown.stdout).toBe('');
     expect(unknown.stderr).toMatch(/no pool holds a stream named "cam9"/);
+    // With --pool, the pool named: cam1 is in pool a only.
+    const elsewhere = await cli(['ls', 'cam1', '--pool', 'b'], { cwd });
+    expect(elsewhere.code).toBe(3);
+    expect(elsewhere.stderr).toMatch(/^error: pool "b" holds no stream named "cam1" \(see "flux-storage ls"/);
   });
 });

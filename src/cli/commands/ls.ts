@@ -104,8 +104,8 @@ async function ls(ctx: CommandContext, stream: string | undefined, options: LsOp
     reportFailures(ctx, failures);
     const found = contents.segments.length > 0 || contents.playlists.length > 0 || contents.files.length > 0;
     if (!found && failures.length === 0) {
-      const where = options.pool === undefined ? 'no pool holds' : `pool "${options.pool}" holds`;
-      throw new StorageError('NotFound', `${where} a stream named ${JSON.stringify(stream)} (see "flux-storage ls" for the streams there are)`);
+      const where = options.pool === undefined ? 'no pool holds a' : `pool "${options.pool}" holds no`;
+      throw new StorageError('NotFound', `${where} stream named ${JSON.stringify(stream)} (see "flux-storage ls" for the streams there are)`);
     }
     const items = contents.segments.map(({ newestModified: _newest, ...segment }) => segment);
     const files = fileRows(contents);
