@@ -1,0 +1,52 @@
+// Part of `npm run build`: bundles each package of VENDORED (src/commonjs.ts) into
+// dist/cli/vendor/<name>.cjs, one minified CommonJS file built from the package's ES modules (so
+// esbuild drops what nothing imports), and makes its V8 code cache, <name>.cjs.v8cache, by loading
+// it once the way the CLI does. The CLI then starts without compiling the SDK again (see
+// src/commonjs.ts); the cache fits the Node that ran the build, and another Node refuses it.
+
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import Module, { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Script } from 'node:vm';
+import { build } from 'esbuild';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const out = path.join(root, 'dist/cli/vendor');
+const { VENDORED } = await import(path.join(root, 'dist/commonjs.js'));
+
+for (const name of VENDORED) {
+  const file = path.join(out, `${name}.cjs`);
+  mkdirSync(path.dirname(file), { recursive: true });
+  await build({
+    stdin: { contents: `export * from ${JSON.stringify(name)};`, resolveDir: root, loader: 'js' },
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    // The packages' ES modules, not their CommonJS builds: smaller, and tree-shaken.
+    mainFields: ['module', 'main'],
+    minify: true,
+    // Class and function names stay as written (errors are told apart by them).
+    keepNames: true,
+    legalComments: 'none',
+    outfile: file,
+    logLevel: 'warning',
+  });
+  // A script run by node:vm has no import(): the bundle's own (of Node built-ins only, node:http
+  // and node:async_hooks) become require(), still answered a tick later; any other fails the build.
+  const source = readFileSync(file, 'utf8').replace(/\bimport\("(node:[a-z_/]+)"\)/g, 'Promise.resolve().then(() => require("$1"))');
+  const left = source.match(/\bimport\([^)]{0,60}\)/);
+  if (left !== null) throw new Error(`build-vendor: the bundle of ${name} has ${left[0]}, which a vm script cannot run`);
+  writeFileSync(file, source);
+  // Compiled and run (as the CLI loads it), then cached: the cache holds the functions that running
+  // it compiled, not only its top level.
+  const script = new Script(Module.wrap(source), { filename: file });
+  const module = { exports: {} };
+  script.runInThisContext().call(module.exports, module.exports, createRequire(file), module, file, path.dirname(file));
+  const exported = Object.keys(module.exports).length;
+  if (exported < Object.keys(createRequire(path.join(root, 'package.json'))(name)).length) {
+    throw new Error(`build-vendor: the bundle of ${name} exports ${exported} names, fewer than the package`);
+  }
+  writeFileSync(`${file}.v8cache`, script.createCachedData());
+}
