@@ -2,11 +2,14 @@
 
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startOssServer } from '../support/oss-server.js';
+import { startRedis } from '../support/redis.js';
+import { startS3Server } from '../support/s3rver.js';
 import { workdir } from './run.js';
 
 const bin = fileURLToPath(new URL('../../bin/flux-storage.js', import.meta.url));
@@ -26,4 +29,38 @@ describe('the built binary', () => {
     expect(missing).toMatchObject({ code: 3 });
     expect((missing as { stderr: string }).stderr).toMatch(/error: key "hls\/cam1\/segment_5\.ts": no pool holds this object/);
   });
+});
+
+describe('the built binary on every backend type (the SDKs as the CLI loads them: vendored with a code cache, or from node_modules)', () => {
+  const servers: { close(): Promise<void> }[] = [];
+  afterAll(async () => {
+    for (const server of servers) await server.close();
+  });
+
+  it.each([
+    ['s3 (s3rver)', async () => (await keep(startS3Server())).poolOptions()],
+    ['redis', async () => (await keep(startRedis())).poolOptions()],
+    ['oss', async () => (await keep(startOssServer())).poolOptions()],
+  ] as const)('%s: put, ls, get, rm of three segments', async (_name, backend) => {
+    const cwd = await workdir({ pools: [{ name: 'remote', priority: 1, retries: 0, timeoutMs: 5000, backend: await backend() }] });
+    const bytes = (id: number): Buffer => Buffer.alloc(188 * (id + 1), 0x47);
+    for (const id of [1, 2, 3]) await writeFile(path.join(cwd, `segment_${id}.ts`), bytes(id));
+    const run = promisify(execFile);
+    const env = { PATH: process.env.PATH };
+    const flux = (...args: string[]) => run(process.execPath, [bin, ...args], { cwd, env });
+    const put = await flux('put', 'cam1', 'segment_1.ts', 'segment_2.ts', 'segment_3.ts', '--json');
+    expect(JSON.parse(put.stdout).segments.map((s: { pool: string }) => s.pool)).toEqual(['remote', 'remote', 'remote']);
+    const ls = await flux('ls', 'cam1', '--json');
+    expect(JSON.parse(ls.stdout).segments.map((s: { id: number; size: number }) => [s.id, s.size])).toEqual([[1, 376], [2, 564], [3, 752]]);
+    await flux('get', 'cam1', '2', '-o', 'copy.ts');
+    expect(await readFile(path.join(cwd, 'copy.ts'))).toEqual(bytes(2));
+    await flux('rm', 'cam1', '1');
+    expect(JSON.parse((await flux('ls', 'cam1', '--json')).stdout).segments.map((s: { id: number }) => s.id)).toEqual([2, 3]);
+  }, 60_000);
+
+  async function keep<T extends { close(): Promise<void> }>(server: Promise<T>): Promise<T> {
+    const started = await server;
+    servers.push(started);
+    return started;
+  }
 });
