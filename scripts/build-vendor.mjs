@@ -1,6 +1,6 @@
 // Part of `npm run build`: bundles each package of VENDORED (src/commonjs.ts) into
-// dist/cli/vendor/<name>.cjs, one minified CommonJS file built from the package's ES modules (so
-// esbuild drops what nothing imports), and makes its V8 code cache, <name>.cjs.v8cache, by loading
+// dist/cli/vendor/<name>.cjs, one minified CommonJS file (built from the package's ES modules where
+// it has them), and makes its V8 code cache, <name>.cjs.v8cache, by loading
 // it once the way the CLI does. The CLI then starts without compiling the SDK again (see
 // src/commonjs.ts); the cache fits the Node that ran the build, and another Node refuses it.
 
@@ -19,12 +19,14 @@ for (const name of VENDORED) {
   const file = path.join(out, `${name}.cjs`);
   mkdirSync(path.dirname(file), { recursive: true });
   await build({
-    stdin: { contents: `export * from ${JSON.stringify(name)};`, resolveDir: root, loader: 'js' },
+    // module.exports as require() gives it: the named exports of an ES module package, a CommonJS
+    // package's own (ioredis: the Redis class with Cluster on it).
+    stdin: { contents: `module.exports = require(${JSON.stringify(name)});`, resolveDir: root, loader: 'js' },
     bundle: true,
     format: 'cjs',
     platform: 'node',
     target: 'node20',
-    // The packages' ES modules, not their CommonJS builds: smaller, and tree-shaken.
+    // The packages' ES modules where they have them: smaller than their CommonJS builds.
     mainFields: ['module', 'main'],
     minify: true,
     // Class and function names stay as written (errors are told apart by them).

@@ -73,13 +73,14 @@ describe('SDKs load only for pools of their type', () => {
     expect(await sdksLoaded(cwd, ['ls'])).toEqual([SDKS[type]]);
   }, 60_000);
 
-  it('the CLI loads the AWS SDK from its vendored bundle, not node_modules, and V8 takes the code cache made at build time', async () => {
-    const cwd = await workdir({
-      pools: [{ name: 'cloud', priority: 1, retries: 0, timeoutMs: 2000, backend: { type: 's3', bucket: 'bucket', endpoint: 'http://127.0.0.1:1', forcePathStyle: true, accessKeyId: 'id', secretAccessKey: 'secret', retries: 0 } }],
-    });
+  it.each([
+    ['@aws-sdk/client-s3', { type: 's3', bucket: 'bucket', endpoint: 'http://127.0.0.1:1', forcePathStyle: true, accessKeyId: 'id', secretAccessKey: 'secret', retries: 0 }],
+    ['ioredis', { type: 'redis', url: 'redis://127.0.0.1:1', connectTimeoutMs: 500, commandTimeoutMs: 500 }],
+  ] as const)('the CLI loads %s from its vendored bundle, not node_modules, and V8 takes the code cache made at build time', async (name, backend) => {
+    const cwd = await workdir({ pools: [{ name: 'cloud', priority: 1, retries: 0, timeoutMs: 2000, backend }] });
     const lines = await traced(cwd, ['ls']);
-    expect(lines.filter((line) => line.endsWith('/dist/cli/vendor/@aws-sdk/client-s3.cjs'))).toHaveLength(1);
-    expect(lines.filter((line) => line.includes('/node_modules/@aws-sdk/'))).toEqual([]);
+    expect(lines.filter((line) => line.endsWith(`/dist/cli/vendor/${name}.cjs`))).toHaveLength(1);
+    expect(lines.filter((line) => line.includes(`/node_modules/${name}/`))).toEqual([]);
     // In a process of its own, as the CLI runs: the cache fits this Node and is not refused; without
     // a vendored bundle (a build that made none) the loader says so, and the CLI uses require().
     const vendor = fileURLToPath(new URL('../../dist/cli/vendor', import.meta.url));
@@ -87,8 +88,8 @@ describe('SDKs load only for pools of their type', () => {
     const { stdout } = await promisify(execFile)(process.execPath, [
       '--input-type=module',
       '-e',
-      `const m = await import(${JSON.stringify(commonjs)}); const sdk = m.loadVendored(${JSON.stringify(vendor)}, '@aws-sdk/client-s3'); const none = m.loadVendored(${JSON.stringify(path.join(cwd, 'no-vendor'))}, '@aws-sdk/client-s3'); console.log(JSON.stringify({ loads: m.vendorLoads, client: typeof sdk.S3Client, list: typeof sdk.ListObjectsV2Command, none: none === undefined }));`,
+      `const m = await import(${JSON.stringify(commonjs)}); const pkg = m.loadVendored(${JSON.stringify(vendor)}, ${JSON.stringify(name)}); const none = m.loadVendored(${JSON.stringify(path.join(cwd, 'no-vendor'))}, ${JSON.stringify(name)}); console.log(JSON.stringify({ loads: m.vendorLoads, client: typeof (pkg.S3Client ?? pkg.Redis), none: none === undefined, vendored: m.VENDORED.includes(${JSON.stringify(name)}) }));`,
     ]);
-    expect(JSON.parse(stdout)).toEqual({ loads: [{ file: path.join(vendor, '@aws-sdk/client-s3.cjs'), cache: true }], client: 'function', list: 'function', none: true });
+    expect(JSON.parse(stdout)).toEqual({ loads: [{ file: path.join(vendor, `${name}.cjs`), cache: true }], client: 'function', none: true, vendored: true });
   }, 60_000);
 });
