@@ -25,6 +25,8 @@ interface Faults {
   reversed?: boolean;
   /** What the backend claims (default: the local backend's true). */
   orderedList?: boolean;
+  /** Keys under flux-storage's reserved folder that a listing of '' yields first, as S3, OSS and Redis list them (the local backend hides that folder). */
+  reservedListed?: string[];
 }
 
 /** A pool on a real local folder holding `keys`, whose listings misbehave as `faults` say; `closed` names each listing that ended. */
@@ -44,6 +46,7 @@ async function pool(name: string, priority: number, keys: string[], faults: Faul
           for await (const info of entries) all.push(info);
           entries = all.reverse();
         }
+        if (prefix === '') for (const key of faults.reservedListed ?? []) yield { key, size: 1, modified: new Date() };
         const limit = faults.failAfter?.[prefix];
         let yielded = 0;
         for await (const info of entries) {
@@ -125,8 +128,8 @@ describe('the union listing, one folder at a time', () => {
   });
 
   it("counts the keys of no group per pool, the first three as examples, never flux-storage's own", async () => {
-    const p1 = await pool('p1', 1, ['.flux-storage/same-store/marker', 'a.txt', 'b.txt', 'c.txt', 'd.txt', 'hls/cam1/1.ts']);
-    const p2 = await pool('p2', 2, ['.flux-storage/probe/x', 'other.txt']);
+    const p1 = await pool('p1', 1, ['a.txt', 'b.txt', 'c.txt', 'd.txt', 'hls/cam1/1.ts'], { reservedListed: ['.flux-storage/same-store/marker'] });
+    const p2 = await pool('p2', 2, ['other.txt'], { reservedListed: ['.flux-storage/probe/x'] });
     const listing = new StorageManager([p1.pool, p2.pool]).listFolders('', { grouping: streams });
     expect(await folders(listing)).toEqual([{ folder: 'cam1', keys: ['hls/cam1/1.ts p1'], failures: [] }]);
     expect(byPool(listing.ungrouped)).toEqual([
@@ -177,6 +180,12 @@ describe('the union listing, one folder at a time', () => {
       { folder: 'b', keys: ['hls/b/1.ts p1', 'hls/b/2.ts p1'], failures: [] },
     ]);
     expect(listing.ungrouped).toEqual([{ pool: 'p1', count: 1, examples: ['hls/top.ts'] }]);
+  });
+
+  it('an unordered pool with keys of no folder does not end the listing before the folders of the pools above it', async () => {
+    const p1 = await pool('p1', 1, ['hls/z/1.ts']);
+    const p2 = await pool('p2', 2, ['hls/a/1.ts', 'hls/top.ts'], { orderedList: false });
+    expect((await folders(new StorageManager([p1.pool, p2.pool]).listFolders('hls/'))).map((f) => f.folder)).toEqual(['a', 'z']);
   });
 });
 

@@ -90,6 +90,16 @@ describe('the errors of a manager name the pools', () => {
     const both = (await manager.delete(KEY).catch((e: unknown) => e)) as StorageError;
     // The pools are deleted from at once: their failures are named in the order they came.
     expect(both.detail.replace(/^could not delete from /, '').split('; ').sort()).toEqual(['a (PermissionDenied: a refuses)', 'c (PermissionDenied: c refuses)']);
+    // Deleted from two pools: both named.
+    const [d, e, f] = [await folder(), await folder(), await folder()];
+    const three = StorageManager.fromBackends([
+      [config('d', { priority: 1 }), refusing(d, 'd', 'delete')],
+      [config('e', { priority: 2 }), local(e)],
+      [config('f', { priority: 3 }), local(f)],
+    ]);
+    for (const root of [d, e, f]) await local(root).write(KEY, Buffer.from('x'));
+    const partly = (await three.delete(KEY).catch((error: unknown) => error)) as StorageError;
+    expect(partly.detail).toMatch(/^could not delete from d \(PermissionDenied: d refuses\) \(deleted from (e, f|f, e)\)$/);
     const key2 = 'hls/cam1/segment_2.ts';
     await expect(manager.delete(key2)).rejects.toMatchObject({ code: 'NotFound', key: key2, detail: 'no pool holds this object' });
   });
@@ -107,6 +117,58 @@ describe('the errors of a manager name the pools', () => {
       detail: 'not found in the pools that answered, and a (PermissionDenied: a refuses) could not be read',
     });
     await expect(manager.read(KEY, { pool: 'b' })).rejects.toMatchObject({ code: 'NotFound', key: KEY, detail: 'no pool holds this object' });
+  });
+});
+
+describe('what a manager reports of several pools', () => {
+  it('is in priority order, whichever pool answered first', async () => {
+    const [a, b] = [await folder(), await folder()];
+    let bAnswered: () => void = () => undefined;
+    const bDone = new Promise<void>((resolve) => (bAnswered = resolve));
+    const innerA = local(a);
+    const innerB = local(b);
+    // a answers its stat only after b answered: b's result comes first.
+    const slowA = Object.assign(Object.create(innerA) as StorageBackend, {
+      type: innerA.type,
+      capabilities: innerA.capabilities,
+      stat: async (key: string, options?: CallOptions) => {
+        await bDone;
+        return innerA.stat(key, options);
+      },
+    });
+    const fastB = Object.assign(Object.create(innerB) as StorageBackend, {
+      type: innerB.type,
+      capabilities: innerB.capabilities,
+      stat: async (key: string, options?: CallOptions) => {
+        try {
+          return await innerB.stat(key, options);
+        } finally {
+          bAnswered();
+        }
+      },
+    });
+    const manager = StorageManager.fromBackends([[config('a', { priority: 1 }), slowA], [config('b', { priority: 2 }), fastB]]);
+    await innerA.write(KEY, Buffer.from('a'));
+    await innerB.write(KEY, Buffer.from('b'));
+    expect((await manager.locate(KEY)).found.map((f) => f.pool)).toEqual(['a', 'b']);
+  });
+
+  it('close() closes every pool, also after one failed to close', async () => {
+    const closed: string[] = [];
+    const closing = (name: string, fails: boolean) => {
+      const inner = local(tmpdir());
+      return Object.assign(Object.create(inner) as StorageBackend, {
+        type: inner.type,
+        capabilities: inner.capabilities,
+        close: async () => {
+          closed.push(name);
+          if (fails) throw new StorageError('Unavailable', `${name} did not close`);
+        },
+      });
+    };
+    const manager = StorageManager.fromBackends([[config('a', { priority: 1 }), closing('a', true)], [config('b', { priority: 2 }), closing('b', false)]]);
+    await manager.close();
+    expect(closed.sort()).toEqual(['a', 'b']);
   });
 });
 
