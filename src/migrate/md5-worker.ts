@@ -47,6 +47,15 @@ export class Md5Hasher {
     });
   }
 
+  /**
+   * Starts the worker now rather than at the first digest: it takes 30-80 ms to boot, which a short
+   * migrate otherwise waits for before its first upload. It boots on a thread of its own while the
+   * caller goes on (the same-store check, the first listings).
+   */
+  warm(): void {
+    this.start();
+  }
+
   async close(): Promise<void> {
     const worker = this.worker;
     this.worker = undefined;

@@ -118,7 +118,18 @@ export async function migrate(options: MigrateOptions): Promise<MigrateSummary> 
   // Before anything is written or deleted: two pool entries can reach one store (one folder under
   // two spellings, one bucket, one Redis database and prefix), and then "already there" is true of
   // everything and deleting the source deletes the only copy.
-  if (await sameStore(from, to, { signal: options.signal })) {
+  const hasher = new Md5Hasher();
+  // Copies are proven by md5: the worker that computes them boots meanwhile (a dry run copies nothing).
+  if (!options.dryRun) hasher.warm();
+  let oneStore: boolean;
+  try {
+    oneStore = await sameStore(from, to, { signal: options.signal });
+  } catch (error) {
+    await hasher.close();
+    throw error;
+  }
+  if (oneStore) {
+    await hasher.close();
     throw new StorageError(
       'InvalidArgument',
       `pools "${from.name}" and "${to.name}" are one store (a marker object written through one was found through the other): nothing to migrate between them, and deleting from "${from.name}" would delete the only copy`,
@@ -161,7 +172,6 @@ export async function migrate(options: MigrateOptions): Promise<MigrateSummary> 
   const plans = new Map<string, StreamPlan>();
   const plannedKeys: string[] | undefined = options.dryRun && options.keepPlannedKeys === true ? [] : undefined;
   const shardName = (key: string): string => layout.parse(key)?.stream ?? key.slice(layout.root.length).split('/')[0]!;
-  const hasher = new Md5Hasher();
   const copyContext: CopyContext = {
     from,
     to,

@@ -21,6 +21,22 @@ describe('Md5Hasher', () => {
     const digests = await Promise.all(inputs.map((data) => hasher.digest(data)));
     expect(digests).toEqual(inputs.map(md5));
   });
+
+  it('warm() boots the worker before the first digest (once, however often it is called), and close() ends it', async () => {
+    const warm = new Md5Hasher();
+    const workerOf = (h: Md5Hasher): unknown => (h as unknown as { worker?: unknown }).worker;
+    expect(workerOf(warm)).toBeUndefined();
+    warm.warm();
+    const booted = workerOf(warm);
+    expect(booted).toBeDefined();
+    warm.warm();
+    expect(workerOf(warm)).toBe(booted);
+    const data = randomBytes(4096);
+    expect(await warm.digest(data)).toBe(md5(data));
+    expect(workerOf(warm)).toBe(booted);
+    await warm.close();
+    expect(workerOf(warm)).toBeUndefined();
+  });
 });
 
 describe('SharedBuffers', () => {
