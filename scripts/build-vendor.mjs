@@ -14,6 +14,12 @@ import { build } from 'esbuild';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const out = path.join(root, 'dist/cli/vendor');
 const { VENDORED } = await import(path.join(root, 'dist/commonjs.js'));
+/**
+ * Packages a vendored one requires that are not installed, left as require() calls: they fail at
+ * run time exactly as they do unbundled. urllib (ali-oss's HTTP client) requires proxy-agent only
+ * when a proxy is configured, and it is not among ali-oss's dependencies.
+ */
+const NOT_INSTALLED = { 'ali-oss': ['proxy-agent'] };
 
 for (const name of VENDORED) {
   const file = path.join(out, `${name}.cjs`);
@@ -32,6 +38,7 @@ for (const name of VENDORED) {
     // Class and function names stay as written (errors are told apart by them).
     keepNames: true,
     legalComments: 'none',
+    external: NOT_INSTALLED[name] ?? [],
     outfile: file,
     logLevel: 'warning',
   });

@@ -76,6 +76,7 @@ describe('SDKs load only for pools of their type', () => {
   it.each([
     ['@aws-sdk/client-s3', { type: 's3', bucket: 'bucket', endpoint: 'http://127.0.0.1:1', forcePathStyle: true, accessKeyId: 'id', secretAccessKey: 'secret', retries: 0 }],
     ['ioredis', { type: 'redis', url: 'redis://127.0.0.1:1', connectTimeoutMs: 500, commandTimeoutMs: 500 }],
+    ['ali-oss', { type: 'oss', bucket: 'bucket', endpoint: 'http://127.0.0.1:1', accessKeyId: 'id', accessKeySecret: 'secret' }],
   ] as const)('the CLI loads %s from its vendored bundle, not node_modules, and V8 takes the code cache made at build time', async (name, backend) => {
     const cwd = await workdir({ pools: [{ name: 'cloud', priority: 1, retries: 0, timeoutMs: 2000, backend }] });
     const lines = await traced(cwd, ['ls']);
@@ -88,7 +89,7 @@ describe('SDKs load only for pools of their type', () => {
     const { stdout } = await promisify(execFile)(process.execPath, [
       '--input-type=module',
       '-e',
-      `const m = await import(${JSON.stringify(commonjs)}); const pkg = m.loadVendored(${JSON.stringify(vendor)}, ${JSON.stringify(name)}); const none = m.loadVendored(${JSON.stringify(path.join(cwd, 'no-vendor'))}, ${JSON.stringify(name)}); console.log(JSON.stringify({ loads: m.vendorLoads, client: typeof (pkg.S3Client ?? pkg.Redis), none: none === undefined, vendored: m.VENDORED.includes(${JSON.stringify(name)}) }));`,
+      `const m = await import(${JSON.stringify(commonjs)}); const pkg = m.loadVendored(${JSON.stringify(vendor)}, ${JSON.stringify(name)}); const none = m.loadVendored(${JSON.stringify(path.join(cwd, 'no-vendor'))}, ${JSON.stringify(name)}); console.log(JSON.stringify({ loads: m.vendorLoads, client: typeof (pkg.S3Client ?? pkg.Redis ?? pkg), none: none === undefined, vendored: m.VENDORED.includes(${JSON.stringify(name)}) }));`,
     ]);
     expect(JSON.parse(stdout)).toEqual({ loads: [{ file: path.join(vendor, `${name}.cjs`), cache: true }], client: 'function', none: true, vendored: true });
   }, 60_000);
