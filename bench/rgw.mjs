@@ -159,6 +159,23 @@ export async function rgwScenarios({ FLUX, BASE, tmp, quick, env: baseEnv, clean
     ], { runs: quick ? 1 : 3 });
     scenarios.push({ id: 'rgw-ls', server: 'rgw', title: `on Ceph RGW: ls of one stream of ${n.toLocaleString('en')} segments`, objects: n, rows });
     ratioTarget(`RGW: ls of a ${n.toLocaleString('en')}-segment stream ≥ 1.2× rclone lsf -R --fast-list`, find(rows, 'flux-storage ls ls10k --pool s3 --json'), find(rows, 'rclone lsf -R --fast-list'), 1.2);
+
+    // Start-up on an S3 pool ("start-up as today"): a stream of 10 segments, one LIST, so the time is
+    // the process's own (node, the CLI, the SDK) plus one request.
+    await run(NODE, tool(buckets.ls, 'fill', '--prefix', 'hls/', '--stream', 'small10', '--per', '10').slice(1), { env });
+    const small = [...FLUX, '--config', cfg, 'ls', 'small10', '--pool', 's3', '--json'];
+    const smallRclone = ['rclone', 'lsf', '-R', '--fast-list', `rgw:${buckets.ls}/hls/small10`];
+    const ten = (words, parse) => async () => {
+      const c = parse((await run(words[0], words.slice(1), { env })).stdout);
+      return c === 10 ? undefined : `listed ${c}, expected 10`;
+    };
+    const startRows = await measure([
+      { name: 'flux-storage ls small10 --pool s3 --json', role: 'flux', words: small, verify: ten(small, (t) => JSON.parse(t).segments?.length) },
+      ...(BASE ? [{ name: `flux-storage ls small10 --pool s3 --json, git ${BASE.ref}`, role: 'baseline', words: [...BASE.words, ...small.slice(FLUX.length)], verify: ten([...BASE.words, ...small.slice(FLUX.length)], (t) => JSON.parse(t).segments?.length) }] : []),
+      { name: 'rclone lsf -R --fast-list (10 segments)', words: smallRclone, verify: ten(smallRclone, lines) },
+    ], { runs: quick ? 2 : 15 });
+    scenarios.push({ id: 'rgw-startup', server: 'rgw', title: 'on Ceph RGW: start-up, ls of a stream of 10 segments (one LIST)', objects: 10, rows: startRows });
+    // Its target, within 10% of the baseline build, is the one every scenario with a baseline row gets.
   }
 
   // 3. cleanup of 10,000 segments (10 streams × 1,000 of 1 KiB), refilled before each run.
