@@ -142,10 +142,10 @@ export async function rgwScenarios({ FLUX, BASE, tmp, quick, env: baseEnv, clean
     await run(NODE, tool(buckets.ls, 'fill', '--prefix', 'hls/', '--stream', 'ls10k', '--per', String(n)).slice(1), { env });
     const tiny = await ensureSet('tiny', { streams: 3, perStream: 10, size: 100 * 1024, streamName: (i) => `cam${i}` });
     const cfg = writeConfig('ls', [localPool(tiny.root), s3pool(buckets.ls)]);
-    const listed = (words, parse) => async () => {
+    const listed = (words, parse, expected = n) => async () => {
       const r = await run(words[0], words.slice(1), { env });
       const c = parse(r.stdout);
-      return c === n ? undefined : `listed ${c}, expected ${n}`;
+      return c === expected ? undefined : `listed ${c}, expected ${expected}`;
     };
     const lines = (s) => s.split('\n').filter((l) => l.includes('segment_')).length;
     const fluxJson = [...FLUX, '--config', cfg, 'ls', 'ls10k', '--pool', 's3', '--json'];
@@ -165,14 +165,10 @@ export async function rgwScenarios({ FLUX, BASE, tmp, quick, env: baseEnv, clean
     await run(NODE, tool(buckets.ls, 'fill', '--prefix', 'hls/', '--stream', 'small10', '--per', '10').slice(1), { env });
     const small = [...FLUX, '--config', cfg, 'ls', 'small10', '--pool', 's3', '--json'];
     const smallRclone = ['rclone', 'lsf', '-R', '--fast-list', `rgw:${buckets.ls}/hls/small10`];
-    const ten = (words, parse) => async () => {
-      const c = parse((await run(words[0], words.slice(1), { env })).stdout);
-      return c === 10 ? undefined : `listed ${c}, expected 10`;
-    };
     const startRows = await measure([
-      { name: 'flux-storage ls small10 --pool s3 --json', role: 'flux', words: small, verify: ten(small, (t) => JSON.parse(t).segments?.length) },
-      ...(BASE ? [{ name: `flux-storage ls small10 --pool s3 --json, git ${BASE.ref}`, role: 'baseline', words: [...BASE.words, ...small.slice(FLUX.length)], verify: ten([...BASE.words, ...small.slice(FLUX.length)], (t) => JSON.parse(t).segments?.length) }] : []),
-      { name: 'rclone lsf -R --fast-list (10 segments)', words: smallRclone, verify: ten(smallRclone, lines) },
+      { name: 'flux-storage ls small10 --pool s3 --json', role: 'flux', words: small, verify: listed(small, (t) => JSON.parse(t).segments?.length, 10) },
+      ...(BASE ? [{ name: `flux-storage ls small10 --pool s3 --json, git ${BASE.ref}`, role: 'baseline', words: [...BASE.words, ...small.slice(FLUX.length)], verify: listed([...BASE.words, ...small.slice(FLUX.length)], (t) => JSON.parse(t).segments?.length, 10) }] : []),
+      { name: 'rclone lsf -R --fast-list (10 segments)', words: smallRclone, verify: listed(smallRclone, lines, 10) },
     ], { runs: quick ? 2 : 15 });
     scenarios.push({ id: 'rgw-startup', server: 'rgw', title: 'on Ceph RGW: start-up, ls of a stream of 10 segments (one LIST)', objects: 10, rows: startRows });
     // Its target, within 10% of the baseline build, is the one every scenario with a baseline row gets.

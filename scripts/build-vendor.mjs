@@ -5,15 +5,14 @@
 // src/commonjs.ts); the cache fits the Node that ran the build, and another Node refuses it.
 
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import Module, { createRequire } from 'node:module';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Script } from 'node:vm';
 import { build } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const out = path.join(root, 'dist/cli/vendor');
-const { VENDORED } = await import(path.join(root, 'dist/commonjs.js'));
+const { VENDORED, runVendored } = await import(path.join(root, 'dist/commonjs.js'));
 /**
  * Packages a vendored one requires that are not installed, left as require() calls: they fail at
  * run time exactly as they do unbundled. urllib (ali-oss's HTTP client) requires proxy-agent only
@@ -50,9 +49,7 @@ for (const name of VENDORED) {
   writeFileSync(file, source);
   // Compiled and run (as the CLI loads it), then cached: the cache holds the functions that running
   // it compiled, not only its top level.
-  const script = new Script(Module.wrap(source), { filename: file });
-  const module = { exports: {} };
-  script.runInThisContext().call(module.exports, module.exports, createRequire(file), module, file, path.dirname(file));
+  const { script, module } = runVendored(file, source);
   const exported = Object.keys(module.exports).length;
   if (exported < Object.keys(createRequire(path.join(root, 'package.json'))(name)).length) {
     throw new Error(`build-vendor: the bundle of ${name} exports ${exported} names, fewer than the package`);

@@ -29,10 +29,13 @@ declare const __FLUX_VENDOR__: string | undefined;
 /** The packages the build bundles into dist/cli/vendor, each with its code cache. */
 export const VENDORED: readonly string[] = ['@aws-sdk/client-s3', 'ioredis', 'ali-oss'];
 
+/** Where the CLI bundle's vendored packages are (beside it); undefined in the library. */
+const VENDOR_DIR = typeof __FLUX_VENDOR__ === 'string' ? path.join(path.dirname(fileURLToPath(import.meta.url)), __FLUX_VENDOR__) : undefined;
+
 /** The package `name`, loaded by require(); `T` is its type, e.g. `typeof import('ioredis')`. */
 export function requireCommonJs<T>(name: string): T {
-  if (typeof __FLUX_VENDOR__ === 'string' && VENDORED.includes(name)) {
-    const vendored = loadVendored(path.join(path.dirname(fileURLToPath(import.meta.url)), __FLUX_VENDOR__), name);
+  if (VENDOR_DIR !== undefined && VENDORED.includes(name)) {
+    const vendored = loadVendored(VENDOR_DIR, name);
     if (vendored !== undefined) return vendored as T;
   }
   return require(name) as T;
@@ -66,6 +69,18 @@ export function loadVendored(dir: string, name: string): unknown {
   } catch {
     cachedData = undefined;
   }
+  const { script, module } = runVendored(file, source, cachedData);
+  require.cache[file] = module;
+  vendorLoads.push({ file, cache: cachedData !== undefined && !script.cachedDataRejected });
+  return module.exports;
+}
+
+/**
+ * Compiles `source` (the CommonJS file `file`) with `cachedData` when given and runs it as a module:
+ * the CLI's way of loading a vendored package, and the build's way of making its cache
+ * (scripts/build-vendor.mjs: `script.createCachedData()` after the run holds what running compiled).
+ */
+export function runVendored(file: string, source: string, cachedData?: Buffer): { script: Script; module: Module } {
   const script = new Script(Module.wrap(source), { filename: file, cachedData });
   const module = new Module(file);
   module.filename = file;
@@ -73,7 +88,5 @@ export function loadVendored(dir: string, name: string): unknown {
   const wrapper = script.runInThisContext() as (exports: unknown, require: NodeJS.Require, module: Module, filename: string, dirname: string) => void;
   wrapper.call(module.exports, module.exports, createRequire(file), module, file, path.dirname(file));
   module.loaded = true;
-  require.cache[file] = module;
-  vendorLoads.push({ file, cache: cachedData !== undefined && !script.cachedDataRejected });
-  return module.exports;
+  return { script, module };
 }
