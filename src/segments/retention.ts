@@ -10,6 +10,7 @@
 
 import pLimit, { type LimitFunction } from 'p-limit';
 import { isStorageError, StorageError } from '../errors.js';
+import { compareNames } from '../keys.js';
 import type { PoolFailure } from '../pool/manager.js';
 import type { StoragePool } from '../pool/pool.js';
 import { playlistReferences, protectedByPlaylist } from './playlist.js';
@@ -148,7 +149,10 @@ export async function runRetention(storage: SegmentStorage, options: RetentionOp
   await deleter.finish();
   report();
   outcomes.sort((a, b) => (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0));
-  for (const outcome of outcomes) outcome.deleted.sort((a, b) => a.id - b.id);
+  for (const outcome of outcomes) {
+    outcome.deleted.sort((a, b) => a.id - b.id);
+    outcome.failed.sort((a, b) => a.id - b.id || compareNames(a.pool, b.pool));
+  }
   return { streams: outcomes, failures: listing.failures, planned: progress.planned, refused, interrupted };
 }
 

@@ -372,7 +372,8 @@ export class SegmentStorage {
       );
     }
     this.manager.forget(objects.map((o) => o.key));
-    return { deleted: objects.filter((o) => !failedByKey.has(o.key)), failed: [...failedByKey.values()].flat() };
+    // In the order of `objects`, whatever order the pools answered in.
+    return { deleted: objects.filter((o) => !failedByKey.has(o.key)), failed: objects.flatMap((o) => failedByKey.get(o.key) ?? []) };
   }
 
   /**

@@ -121,4 +121,27 @@ describe('retention through the library', () => {
     expect(result.streams.reduce((n, s) => n + s.deleted.length, 0)).toBe(batches * 1000);
     for (let s = 0; s < batches; s++) expect(await readdir(path.join(root, 'hls', `cam${String(s).padStart(3, '0')}`))).toEqual([]);
   });
+
+  it('reports failed deletes in id order, then pool, whichever pool answered first', async () => {
+    const roots = [await localRoot(1, 3), await localRoot(1, 3)];
+    // Two pools holding the same segments, failing every key; "a" answers after "b".
+    const failing = (root: string, delayMs: number): StorageBackend => {
+      const backend = Object.create(new LocalBackend({ type: 'local', root, fsync: false, concurrency: 8 })) as StorageBackend;
+      backend.deleteMany = async (keys) => {
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+        return { deleted: [], failed: [...keys].reverse().map((key) => ({ key, error: new StorageError('PermissionDenied', 'denied') })) };
+      };
+      return backend;
+    };
+    const manager = StorageManager.fromBackends([
+      [{ ...POOL_DEFAULTS, name: 'a', retries: 0 }, failing(roots[0]!, 50)],
+      [{ ...POOL_DEFAULTS, name: 'b', retries: 0 }, failing(roots[1]!, 0)],
+    ]);
+    const result = await runRetention(new SegmentStorage(manager), { keepNewest: 0 });
+    expect(result.streams[0]!.failed.map((f) => `${f.id} ${f.pool}`)).toEqual(['0 a', '0 b', '1 a', '1 b', '2 a', '2 b']);
+    // purge (rm --all, retire) reports its failures in the order of the objects it planned.
+    const [purged] = await new SegmentStorage(manager).purgeStreams(['cam000']);
+    expect(purged!.failed.map((f) => f.key)).toEqual(purged!.objects.flatMap((o) => o.pools.map(() => o.key)));
+    expect(purged!.failed.map((f) => f.id)).toEqual([0, 0, 1, 1, 2, 2]);
+  });
 });
