@@ -91,7 +91,7 @@ export interface RetentionResult {
   planned: number;
   /** Set when `maxDelete` refused the run: nothing was deleted. */
   refused: boolean;
-  /** The signal fired: streams after that point were not handled. */
+  /** The signal fired: streams after that point were not handled, or delete batches not sent. */
   interrupted: boolean;
 }
 
@@ -147,6 +147,8 @@ export async function runRetention(storage: SegmentStorage, options: RetentionOp
   const refused = options.maxDelete !== undefined && progress.planned > options.maxDelete;
   if (holdDeletes && !refused && options.dryRun !== true && !interrupted) for (const outcome of outcomes) deleter.add(outcome);
   await deleter.finish();
+  // A signal during the deletes leaves batches untried: the run is interrupted as well.
+  interrupted = signal?.aborted === true;
   report();
   outcomes.sort((a, b) => (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0));
   for (const outcome of outcomes) {
@@ -272,7 +274,7 @@ class BatchDeleter {
     } catch (error) {
       for (const entry of batch) failedKeys.set(entry.key, pool.named(error, entry.key));
     }
-    if (failedKeys.size > 0) for (const key of await this.stillThere(pool, [...failedKeys.keys()], failedKeys)) failedKeys.delete(key);
+    if (failedKeys.size > 0) for (const key of await this.goneAfterAll(pool, [...failedKeys.keys()], failedKeys)) failedKeys.delete(key);
     for (const entry of batch) {
       const error = failedKeys.get(entry.key);
       if (error !== undefined) {
@@ -294,7 +296,7 @@ class BatchDeleter {
    * folder they are in, without the interrupt signal so that an interrupted run still learns what
    * it deleted. When that listing fails too, the keys stay failed.
    */
-  private async stillThere(pool: StoragePool, keys: string[], errors: Map<string, StorageError>): Promise<string[]> {
+  private async goneAfterAll(pool: StoragePool, keys: string[], errors: Map<string, StorageError>): Promise<string[]> {
     const byFolder = new Map<string, Set<string>>();
     for (const key of keys) {
       const folder = key.slice(0, key.lastIndexOf('/') + 1);
