@@ -13,6 +13,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LocalBackend } from '../../src/backends/local/index.js';
 import type { CallOptions, ObjectInfo, ReadOptions, StorageBackend, WriteOptions } from '../../src/backends/types.js';
+import { StorageError } from '../../src/errors.js';
 import { SharedBuffers } from '../../src/migrate/buffers.js';
 import { copyObject, StageFailure, type CopyContext } from '../../src/migrate/copy.js';
 import { DestinationIndex } from '../../src/migrate/destination-index.js';
@@ -32,6 +33,8 @@ interface Store {
   receiptMd5?: string;
   statSize?: number;
   statMd5?: string;
+  /** Calls that fail (Unavailable), each only from its n-th call on (1 = every call). */
+  fail?: { read?: number; stat?: number };
 }
 
 /** A pool on a real local folder that behaves as `store` says; `ops` names its calls, `sentMd5` the md5 each write was given. */
@@ -40,6 +43,11 @@ async function pool(name: string, store: Store = {}) {
   const inner = new LocalBackend({ type: 'local', root, fsync: false, concurrency: 4 });
   const ops: string[] = [];
   const sentMd5: (string | undefined)[] = [];
+  const calls = { read: 0, stat: 0 };
+  const failing = (op: 'read' | 'stat'): void => {
+    const from = store.fail?.[op];
+    if (from !== undefined && ++calls[op] >= from) throw new StorageError('Unavailable', `${name} unreachable`);
+  };
   const withMd5 = async (info: ObjectInfo): Promise<ObjectInfo> => (store.reportsMd5 === true ? { ...info, md5: md5(await inner.read(info.key)) } : info);
   const backend = Object.assign(Object.create(inner) as StorageBackend, {
     type: inner.type,
@@ -50,11 +58,13 @@ async function pool(name: string, store: Store = {}) {
     },
     stat: async (key: string, options?: CallOptions) => {
       ops.push(`stat ${key}`);
+      failing('stat');
       const info = await withMd5(await inner.stat(key, options));
       return { ...info, ...(store.statSize === undefined ? {} : { size: store.statSize }), ...(store.statMd5 === undefined ? {} : { md5: store.statMd5 }) };
     },
     read: async (key: string, options?: ReadOptions) => {
       ops.push(`read ${key}`);
+      failing('read');
       const data = await inner.read(key, options);
       return store.readAs ?? data;
     },
@@ -209,6 +219,62 @@ describe('a copy refuses bytes it cannot prove', () => {
       } finally {
         await c.close();
       }
+    }
+  });
+});
+
+describe('a copy names the step and the pool of a call that failed', () => {
+  it.each([
+    // The copy of the same size is read to compare with the source's md5.
+    ['the copy, read to compare with the source md5', { reportsMd5: true }, { fail: { read: 1 } }, 'compare', 'to'],
+    // Neither reports an md5: the source is read, then the copy, and the bytes compared.
+    ['the source, read to compare', { fail: { read: 1 } }, {}, 'read', 'from'],
+    ['the copy, read to compare with the source bytes', {}, { fail: { read: 1 } }, 'compare', 'to'],
+    // The source reads back other bytes than listed, and asking it again fails.
+    ['the source, asked again after a mismatch', { readAs: Buffer.from('abcde'), fail: { stat: 2 } }, {}, 'read', 'from'],
+  ] as const)('%s', async (_what, fromStore, toStore, stage, poolName) => {
+    const [from, to] = [await pool('from', fromStore), await pool('to', toStore)];
+    const c = await copying(from, to);
+    try {
+      const info = await listed(from, 'abcd');
+      await to.inner.write(KEY, Buffer.from('abcz'));
+      const error = await failure(copyObject(c.ctx, info));
+      expect(error.stage).toBe(stage);
+      expect(error.error).toMatchObject({ code: 'Unavailable', pool: poolName, key: KEY });
+      expect(to.ops.filter((op) => op.startsWith('write'))).toEqual([]);
+    } finally {
+      await c.close();
+    }
+  });
+});
+
+describe('a source rewritten since it was listed', () => {
+  it('with the same size and other bytes, on a store that reports md5s: copied as it is now', async () => {
+    const [from, to] = [await pool('from', { reportsMd5: true }), await pool('to')];
+    const c = await copying(from, to);
+    try {
+      const info = await listed(from, 'abcd');
+      await from.inner.write(KEY, Buffer.from('wxyz'));
+      expect(await copyObject(c.ctx, info)).toEqual({ action: 'copied', bytes: 4 });
+      expect((await to.inner.read(KEY)).toString()).toBe('wxyz');
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('whose bytes read match neither the listing nor what it holds now: Corrupt, nothing written', async () => {
+    const [from, to] = [await pool('from', { readAs: Buffer.from('abcde') }), await pool('to')];
+    const c = await copying(from, to);
+    try {
+      const info = await listed(from, 'abcd');
+      await from.inner.write(KEY, Buffer.from('abcdef'));
+      const error = await failure(copyObject(c.ctx, info));
+      expect(error.stage).toBe('read');
+      expect(error.error).toMatchObject({ code: 'Corrupt', pool: 'from', key: KEY });
+      expect(error.error.detail).toMatch(/^the bytes read do not match the size the source reports/);
+      expect(to.ops.filter((op) => op.startsWith('write'))).toEqual([]);
+    } finally {
+      await c.close();
     }
   });
 });
