@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LocalBackend } from '../../src/backends/local/index.js';
+import type { ObjectInfo, StorageBackend } from '../../src/backends/types.js';
 import { SharedBuffers } from '../../src/migrate/buffers.js';
 import { copyObject, StageFailure, type CopyContext } from '../../src/migrate/copy.js';
 import { DestinationIndex } from '../../src/migrate/destination-index.js';
@@ -140,6 +141,27 @@ describe('the destination index', () => {
     expect(await index.lookup('hls/b/segment_1.ts')).toMatchObject({ size: 1 });
     expect(await index.lookup('hls/c/segment_1.ts')).toMatchObject({ size: 1 });
     expect(to.ops).toEqual(['stat hls/a/segment_1.ts', 'stat hls/a/segment_3.ts']);
+  });
+
+  it('holds a stream of up to 200,000 objects; a larger one is asked per object', async () => {
+    for (const [count, held] of [[200_000, true], [200_001, false]] as const) {
+      const root = await mkdtemp(path.join(tmpdir(), 'flux-mig-big-'));
+      const local = new LocalBackend({ type: 'local', root, fsync: false, concurrency: 8 });
+      await local.write('hls/big/segment_0.ts', Buffer.from('zero'));
+      // The listing of a huge stream, made up in-process (no 200,000 files on disk).
+      const backend = Object.assign(Object.create(local) as StorageBackend, {
+        async *list(prefix: string): AsyncGenerator<ObjectInfo> {
+          const modified = new Date();
+          for (let id = 0; id < count; id++) yield { key: `${prefix}segment_${id}.ts`, size: 4, modified };
+        },
+      });
+      const pool = new StoragePool({ ...POOL_DEFAULTS, name: 'to', retries: 0 }, backend);
+      const ops: string[] = [];
+      pool.onOperation((op) => ops.push(`${op.op} ${op.key ?? ''}`));
+      const index = new DestinationIndex(pool, layout);
+      expect(await index.lookup('hls/big/segment_0.ts'), `${count}`).toMatchObject({ key: 'hls/big/segment_0.ts', size: 4 });
+      expect(ops.filter((op) => op.startsWith('stat')), `${count}`).toEqual(held ? [] : ['stat hls/big/segment_0.ts']);
+    }
   });
 
   it('asks per object for a key outside the layout, and when the stream cannot be listed', async () => {
