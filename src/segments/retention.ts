@@ -116,12 +116,19 @@ export async function runRetention(storage: SegmentStorage, options: RetentionOp
   const outcomes: StreamOutcome[] = [];
   const progress: RetentionProgress = { streams: 0, planned: 0, deleted: 0, failed: 0 };
   const report = (): void => options.onProgress?.({ ...progress, deleted: deleter.deleted, failed: deleter.failed });
-  const listing = storage.streams({ partial: true, streams: options.streams, signal });
   const inFlight = new Set<Promise<void>>();
-  let interrupted = false;
+  // The first error that is not the signal's: no new stream, no new batch; the batches under way
+  // finish before it is thrown, so nothing is still deleting once the call has settled.
+  let failure: { error: unknown } | undefined;
+  const fail = (error: unknown): void => {
+    failure ??= { error };
+    deleter.stop();
+  };
+  // Partial: a pool whose listing failed (or was interrupted) is named in the streams it held.
+  const listing = storage.streams({ partial: true, streams: options.streams, signal });
   try {
     for await (const contents of listing) {
-      if (signal?.aborted === true) break;
+      if (signal?.aborted === true || failure !== undefined) break;
       if (options.shard !== undefined && !inShard(contents.stream, options.shard)) continue;
       const handled = limit(() => planStream(storage, contents, options)).then((plan) => {
         const outcome: StreamOutcome = { ...plan, deleted: [], failed: [] };
@@ -133,24 +140,24 @@ export async function runRetention(storage: SegmentStorage, options: RetentionOp
           if (options.maxDelete !== undefined && progress.planned > options.maxDelete) outcome.delete = [];
         } else deleter.add(outcome);
         report();
-      });
+      }).catch(fail);
       inFlight.add(handled);
       void handled.finally(() => inFlight.delete(handled));
       // A few streams ahead of the deletes, never the store.
       if (inFlight.size >= 2 * (options.concurrency ?? DEFAULT_CONCURRENCY)) await Promise.race(inFlight);
     }
-    await Promise.all(inFlight);
   } catch (error) {
-    if (!(signal?.aborted === true && isStorageError(error))) throw error;
+    fail(error);
   }
-  interrupted = signal?.aborted === true;
+  await Promise.all(inFlight);
   const refused = options.maxDelete !== undefined && progress.planned > options.maxDelete;
-  if (holdDeletes && !refused && options.dryRun !== true && !interrupted) for (const outcome of outcomes) deleter.add(outcome);
+  // Held deletes go now; after a signal (while listing or deleting) no batch is sent.
+  if (holdDeletes && !refused && options.dryRun !== true) for (const outcome of outcomes) deleter.add(outcome);
   await deleter.finish();
-  // A signal during the deletes leaves batches untried: the run is interrupted as well.
-  interrupted = signal?.aborted === true;
+  if (failure !== undefined) throw failure.error;
+  const interrupted = signal?.aborted === true;
   report();
-  outcomes.sort((a, b) => (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0));
+  outcomes.sort((a, b) => compareNames(a.stream, b.stream));
   for (const outcome of outcomes) {
     outcome.deleted.sort((a, b) => a.id - b.id);
     outcome.failed.sort((a, b) => a.id - b.id || compareNames(a.pool, b.pool));
@@ -208,6 +215,13 @@ async function readPlaylist(pool: StoragePool, key: string, signal: AbortSignal 
   }
 }
 
+interface BatchEntry {
+  key: string;
+  id: number;
+  outcome: StreamOutcome;
+  deletion: PlannedDeletion;
+}
+
 /**
  * Deletes planned segments in batches per pool, across streams, up to BATCHES_PER_POOL batches of a
  * pool at a time (a store deletes a 1,000-key batch in a second or so, and takes several at once
@@ -218,11 +232,15 @@ async function readPlaylist(pool: StoragePool, key: string, signal: AbortSignal 
 class BatchDeleter {
   deleted = 0;
   failed = 0;
-  private readonly pending = new Map<string, { key: string; id: number; outcome: StreamOutcome; deletion: PlannedDeletion }[]>();
+  private readonly pending = new Map<string, BatchEntry[]>();
   private readonly limits = new Map<string, LimitFunction>();
   private readonly running = new Set<Promise<void>>();
   /** Pools each planned deletion still waits for. */
   private readonly remaining = new Map<PlannedDeletion, number>();
+  /** Deletions of batches not sent after a signal, and the outcomes that planned them. */
+  private readonly untried = new Set<PlannedDeletion>();
+  private readonly untriedOutcomes = new Set<StreamOutcome>();
+  private stopped = false;
 
   constructor(
     private readonly storage: SegmentStorage,
@@ -236,20 +254,28 @@ class BatchDeleter {
         let queue = this.pending.get(pool);
         if (queue === undefined) this.pending.set(pool, (queue = []));
         queue.push({ key: deletion.key, id: deletion.id, outcome, deletion });
-        if (queue.length >= BATCH_KEYS) this.flush(pool);
+        if (queue.length >= BATCH_KEYS) {
+          this.pending.delete(pool);
+          this.send(pool, queue);
+        }
       }
     }
   }
 
-  async finish(): Promise<void> {
-    for (const pool of [...this.pending.keys()]) this.flush(pool);
-    while (this.running.size > 0) await Promise.all(this.running);
+  /** No batch is sent from now on (as after the signal). */
+  stop(): void {
+    this.stopped = true;
   }
 
-  private flush(name: string): void {
-    const batch = this.pending.get(name) ?? [];
-    this.pending.delete(name);
-    if (batch.length === 0) return;
+  /** Sends what is pending, waits for every batch, and takes the deletions not tried out of their plans. */
+  async finish(): Promise<void> {
+    for (const [pool, batch] of this.pending) this.send(pool, batch);
+    this.pending.clear();
+    while (this.running.size > 0) await Promise.all(this.running);
+    for (const outcome of this.untriedOutcomes) outcome.delete = outcome.delete.filter((d) => !this.untried.has(d));
+  }
+
+  private send(name: string, batch: BatchEntry[]): void {
     let limit = this.limits.get(name);
     if (limit === undefined) this.limits.set(name, (limit = pLimit(BATCHES_PER_POOL)));
     const run = limit(() => this.deleteBatch(name, batch));
@@ -257,12 +283,15 @@ class BatchDeleter {
     void run.finally(() => this.running.delete(run));
   }
 
-  private async deleteBatch(name: string, batch: { key: string; id: number; outcome: StreamOutcome; deletion: PlannedDeletion }[]): Promise<void> {
+  private async deleteBatch(name: string, batch: BatchEntry[]): Promise<void> {
     const pool = this.storage.manager.pool(name);
     const failedKeys = new Map<string, StorageError>();
-    if (this.signal?.aborted === true) {
-      // Interrupted before this batch started: it is not tried, and not reported as failed.
-      for (const entry of batch) entry.outcome.delete = entry.outcome.delete.filter((d) => d !== entry.deletion);
+    if (this.stopped || this.signal?.aborted === true) {
+      // Interrupted (or stopped by an error) before this batch started: it is not tried, and not reported as failed.
+      for (const entry of batch) {
+        this.untried.add(entry.deletion);
+        this.untriedOutcomes.add(entry.outcome);
+      }
       return;
     }
     try {

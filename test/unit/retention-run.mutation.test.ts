@@ -13,8 +13,9 @@ import type { StorageBackend } from '../../src/backends/types.js';
 import { StorageError } from '../../src/errors.js';
 import { StorageManager } from '../../src/pool/manager.js';
 import { POOL_DEFAULTS } from '../../src/pool/pool.js';
-import { runRetention, type RetentionProgress } from '../../src/segments/retention.js';
+import { runRetention, type RetentionOptions, type RetentionProgress } from '../../src/segments/retention.js';
 import { SegmentStorage } from '../../src/segments/segment-storage.js';
+import { inShard } from '../../src/segments/shard.js';
 
 const name = (s: number): string => `cam${String(s).padStart(3, '0')}`;
 
@@ -76,6 +77,84 @@ describe('an interrupt', () => {
     expect(progress.at(-1)).toEqual({ streams: 5, planned: 5000, deleted: 4000, failed: 0 });
   });
 
+  it('between batches that split a stream: its plan keeps the deletions tried, not the others', async () => {
+    // Three streams of 1,700: six batches (1,000 keys each across streams, the last 100), four at
+    // once; the first to finish fires the signal. cam002's first 600 are in the fourth batch.
+    const root = await localRoot(3, 1700);
+    const backend = local(root);
+    const controller = new AbortController();
+    const storage = storageOf([
+      'disk',
+      wrapped(backend, {
+        deleteMany: async (keys) => {
+          const result = await backend.deleteMany(keys);
+          controller.abort(new StorageError('Interrupted', 'interrupted by SIGINT'));
+          return result;
+        },
+      }),
+    ]);
+    const result = await runRetention(storage, { keepNewest: 0, maxDelete: 10_000, signal: controller.signal });
+    expect(result.interrupted).toBe(true);
+    expect(result.streams.map((s) => [s.delete.length, s.deleted.length, s.failed.length])).toEqual([
+      [1700, 1700, 0],
+      [1700, 1700, 0],
+      [600, 600, 0],
+    ]);
+    expect(result.streams[2]!.delete.map((d) => d.id)).toEqual(result.streams[2]!.deleted.map((d) => d.id));
+    expect(await files(root, name(2))).toBe(1100);
+  });
+
+  it('in a pool call while listing: the call ends Interrupted, which ends the run without an error', async () => {
+    const root = await localRoot(3, 2);
+    const backend = local(root);
+    const controller = new AbortController();
+    // The listing hangs after the first stream's folder until the signal, then ends as aborted calls do.
+    const storage = storageOf([
+      'disk',
+      wrapped(backend, {
+        list: async function* (prefix, options) {
+          for await (const info of backend.list(prefix, options)) {
+            if (info.key.includes(name(1))) {
+              await new Promise((resolve) => options?.signal?.addEventListener('abort', resolve, { once: true }));
+              throw options?.signal?.reason as Error;
+            }
+            yield info;
+          }
+        },
+      }),
+    ]);
+    const result = await runRetention(storage, {
+      keepNewest: 0,
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.streams === 1) controller.abort(new StorageError('Interrupted', 'interrupted by SIGINT'));
+      },
+    });
+    expect(result.interrupted).toBe(true);
+    expect(result.streams.map((s) => s.stream)).toEqual([name(0)]);
+    expect(result.streams[0]!.deleted).toEqual([]);
+    for (let s = 0; s < 3; s++) expect(await files(root, name(s))).toBe(2);
+  });
+
+  it("an error of the caller's progress callback is thrown, with or without a signal", async () => {
+    const root = await localRoot(2, 2);
+    const boom = new StorageError('Internal', 'the progress display broke');
+    await expect(runRetention(storageOf(['disk', local(root)]), { keepNewest: 0, onProgress: () => { throw boom; } })).rejects.toBe(boom);
+    // Aborted, but not a storage call's error: still thrown.
+    const controller = new AbortController();
+    const typo = new TypeError('cannot read properties of undefined');
+    const run = runRetention(storageOf(['disk', local(root)]), {
+      keepNewest: 0,
+      signal: controller.signal,
+      onProgress: () => {
+        controller.abort(new StorageError('Interrupted', 'interrupted by SIGINT'));
+        throw typo;
+      },
+    });
+    await expect(run).rejects.toBe(typo);
+    for (let s = 0; s < 2; s++) expect(await files(root, name(s))).toBe(2);
+  });
+
   it('while listing: no later stream is planned, nothing held is deleted, and the listing error is not thrown', async () => {
     const root = await localRoot(4, 3);
     const controller = new AbortController();
@@ -124,7 +203,9 @@ describe('a batch that failed is checked again by a listing', () => {
         },
       }),
     ]);
-    const result = await runRetention(storage, { keepNewest: 0 });
+    const progress: RetentionProgress[] = [];
+    const result = await runRetention(storage, { keepNewest: 0, onProgress: (p) => progress.push(p) });
+    expect(progress.at(-1)).toEqual({ streams: 2, planned: 8, deleted: 4, failed: 4 });
     for (const stream of result.streams) {
       expect(stream.deleted.map((d) => d.id)).toEqual([0, 2]);
       expect(stream.failed.map((f) => [f.id, f.key, f.pool, f.error.code, f.error.pool])).toEqual([
@@ -226,13 +307,14 @@ describe('several pools', () => {
 
 describe('bad options', () => {
   it.each([
+    ['keepNewest', -1, 'keep must be a whole number, 0 or more (got -1)'],
     ['minAgeMs', -1, 'the min age must be a duration of 0 ms or more (got -1)'],
     ['minAgeMs', Number.NaN, 'the min age must be a duration of 0 ms or more (got NaN)'],
     ['olderThanMs', Number.POSITIVE_INFINITY, 'the older-than age must be a duration of 0 ms or more (got Infinity)'],
     ['olderThanMs', -5, 'the older-than age must be a duration of 0 ms or more (got -5)'],
   ])('%s %s is refused with InvalidArgument and deletes nothing', async (option, value, message) => {
     const root = await localRoot(1, 2);
-    await expect(runRetention(storageOf(['disk', local(root)]), { keepNewest: 0, [option]: value })).rejects.toMatchObject({ code: 'InvalidArgument', message: expect.stringContaining(message) as unknown });
+    await expect(runRetention(storageOf(['disk', local(root)]), { keepNewest: 0, [option]: value } as RetentionOptions)).rejects.toMatchObject({ code: 'InvalidArgument', message: expect.stringContaining(message) as unknown });
     expect(await files(root, name(0))).toBe(2);
   });
 
@@ -290,5 +372,38 @@ describe('reading ahead and the order of the result', () => {
     const storage = storageOf(['disk', wrapped(backend, { read: async (key, options) => (key.includes(name(0)) && (await new Promise((resolve) => setTimeout(resolve, 100))), backend.read(key, options)) })]);
     const result = await runRetention(storage, { keepNewest: 0 });
     expect(result.streams.map((s) => s.stream)).toEqual([name(0), name(1), name(2)]);
+  });
+});
+
+describe('what the plan holds', () => {
+  it('--max-delete: once the plan passes the limit, the later streams keep no deletions, and nothing is deleted', async () => {
+    const root = await localRoot(3, 2);
+    const result = await runRetention(storageOf(['disk', local(root)]), { keepNewest: 0, maxDelete: 3 });
+    expect(result).toMatchObject({ refused: true, planned: 6 });
+    // Streams are planned in any order: the first planned (2 ≤ 3) keeps its plan, the others not.
+    expect(result.streams.map((s) => s.delete.length).sort()).toEqual([0, 0, 2]);
+    expect(result.streams.every((s) => s.deleted.length === 0)).toBe(true);
+    for (let s = 0; s < 3; s++) expect(await files(root, name(s))).toBe(2);
+  });
+
+  it('a playlist listed but gone when read (a producer rotating it) protects nothing and is no failure', async () => {
+    const root = await localRoot(1, 3);
+    await writeFile(path.join(root, 'hls', name(0), 'index.m3u8'), '#EXTM3U\n#EXTINF:2,\nsegment_2.ts\n');
+    const backend = local(root);
+    const storage = storageOf(['disk', wrapped(backend, { read: () => Promise.reject(new StorageError('NotFound', 'no such object')) })]);
+    const result = await runRetention(storage, { keepNewest: 0 });
+    expect(result.streams[0]).toMatchObject({ failures: [], protected: [] });
+    expect(result.streams[0]!.deleted.map((d) => d.id)).toEqual([0, 1, 2]);
+  });
+
+  it('a shard plans its own streams only', async () => {
+    const root = await localRoot(12, 1);
+    const shard = { index: 1, count: 3 };
+    const mine = Array.from({ length: 12 }, (_, s) => name(s)).filter((stream) => inShard(stream, shard));
+    expect(mine.length).toBeGreaterThan(0);
+    expect(mine.length).toBeLessThan(12);
+    const result = await runRetention(storageOf(['disk', local(root)]), { keepNewest: 0, shard });
+    expect(result.streams.map((s) => s.stream)).toEqual(mine);
+    for (let s = 0; s < 12; s++) expect(await files(root, name(s))).toBe(mine.includes(name(s)) ? 0 : 1);
   });
 });
