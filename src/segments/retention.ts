@@ -117,8 +117,9 @@ export async function runRetention(storage: SegmentStorage, options: RetentionOp
   const progress: RetentionProgress = { streams: 0, planned: 0, deleted: 0, failed: 0 };
   const report = (): void => options.onProgress?.({ ...progress, deleted: deleter.deleted, failed: deleter.failed });
   const inFlight = new Set<Promise<void>>();
-  // The first error that is not the signal's: no new stream, no new batch; the batches under way
-  // finish before it is thrown, so nothing is still deleting once the call has settled.
+  // The first error (of the caller's onProgress, or a bug; a pool's failure is a result, not an
+  // error): no new stream, no new batch; the batches under way finish before it is thrown, so
+  // nothing is still deleting once the call has settled.
   let failure: { error: unknown } | undefined;
   const fail = (error: unknown): void => {
     failure ??= { error };
@@ -152,7 +153,7 @@ export async function runRetention(storage: SegmentStorage, options: RetentionOp
   await Promise.all(inFlight);
   const refused = options.maxDelete !== undefined && progress.planned > options.maxDelete;
   // Held deletes go now; after a signal (while listing or deleting) no batch is sent.
-  if (holdDeletes && !refused && options.dryRun !== true) for (const outcome of outcomes) deleter.add(outcome);
+  if (holdDeletes && !refused && options.dryRun !== true && failure === undefined) for (const outcome of outcomes) deleter.add(outcome);
   await deleter.finish();
   if (failure !== undefined) throw failure.error;
   const interrupted = signal?.aborted === true;
