@@ -20,7 +20,7 @@ import { SegmentLayout, type LayoutConfig } from '../../src/segments/layout.js';
 interface Hooks {
   /** Called before each listing's first object; may throw. */
   list?: (prefix: string, options?: CallOptions) => void | Promise<void>;
-  stat?: (key: string) => void | Promise<void>;
+  stat?: (key: string, options?: CallOptions) => void | Promise<void>;
   read?: (key: string) => void | Promise<void>;
   write?: (key: string) => void | Promise<void>;
   deleteMany?: (keys: readonly string[]) => DeleteManyResult | undefined | Promise<DeleteManyResult | undefined>;
@@ -40,7 +40,7 @@ async function pool(name: string, hooks: Hooks = {}) {
     },
     stat: async (key: string, options?: CallOptions) => {
       calls.push(`stat ${key}`);
-      await hooks.stat?.(key);
+      await hooks.stat?.(key, options);
       return inner.stat(key, options);
     },
     read: async (key: string, options?: Parameters<LocalBackend['read']>[1]) => {
@@ -96,7 +96,8 @@ describe('migrate refuses, before anything changes', () => {
   ])('%s (InvalidArgument)', async (_name, options, message) => {
     const p = await pair();
     await p.from.put('hls/cam1/segment_1.ts');
-    const error = await run(p, options(p)).catch((e: unknown) => e);
+    // Refused at once: a run that went on with such options (a semaphore of 0 slots) would never end.
+    const error = await Promise.race([run(p, options(p)).catch((e: unknown) => e), new Promise((resolve) => setTimeout(() => resolve('still running after 5 s'), 5_000))]);
     expect(error).toBeInstanceOf(StorageError);
     expect(error).toMatchObject({ code: 'InvalidArgument', message: expect.stringMatching(message) });
     expect(await p.to.files()).toEqual([]);
@@ -134,6 +135,8 @@ describe('migrate under Ctrl-C', () => {
     expect(p.to.calls.filter((c) => c.startsWith('write'))).toEqual(['write hls/cam1/segment_0.ts', 'write hls/cam1/segment_1.ts', 'write hls/cam1/segment_2.ts']);
     expect(await p.to.files()).toEqual(['hls/cam1/segment_0.ts', 'hls/cam1/segment_1.ts']);
     expect(await p.from.files()).toEqual([...segments(6).slice(2), 'hls/cam1/index.m3u8'].sort());
+    // The next stream's folder is not listed.
+    expect(p.from.calls.filter((c) => c.startsWith('list'))).toEqual(['list hls/cam1/']);
   });
 
   it('an Interrupted error without Ctrl-C, or another error after it, is a failure', async () => {
@@ -249,19 +252,27 @@ describe('the dry-run plan', () => {
     }
     await p.to.put('hls/alpha/segment_1.ts', '12345');
     await p.from.put('hls/loose.bin', 'xy');
+    // A file in a stream's folder that is no segment or playlist: planned with the stream, counted as other.
+    await p.from.put('hls/mid/notes.txt', 'n');
     const summary = await run(p, { dryRun: true, keepPlannedKeys: true });
     expect(summary.plan?.streams).toEqual([
       { stream: 'alpha', copy: 1, copyBytes: 3, skip: 1 },
       { stream: 'loose.bin', copy: 1, copyBytes: 2, skip: 0 },
-      { stream: 'mid', copy: 2, copyBytes: 8, skip: 0 },
+      { stream: 'mid', copy: 3, copyBytes: 9, skip: 0 },
       { stream: 'zeta', copy: 2, copyBytes: 8, skip: 0 },
     ]);
-    expect(summary.plan?.keys?.sort()).toEqual(['hls/alpha/segment_2.ts', 'hls/loose.bin', 'hls/mid/segment_1.ts', 'hls/mid/segment_2.ts', 'hls/zeta/segment_1.ts', 'hls/zeta/segment_2.ts']);
-    expect(summary).toMatchObject({ dryRun: true, copied: 6, skipped: 1, bytes: 21, others: 1, planned: 7 });
+    expect(summary.plan?.keys?.sort()).toEqual(['hls/alpha/segment_2.ts', 'hls/loose.bin', 'hls/mid/notes.txt', 'hls/mid/segment_1.ts', 'hls/mid/segment_2.ts', 'hls/zeta/segment_1.ts', 'hls/zeta/segment_2.ts']);
+    expect(summary).toMatchObject({ dryRun: true, copied: 7, skipped: 1, bytes: 22, others: 2, planned: 8 });
     expect(await p.to.files()).toEqual(['hls/alpha/segment_1.ts']);
-    expect((await run(p, { dryRun: true })).plan).toEqual({ streams: summary.plan?.streams });
+    const unkept = await run(p, { dryRun: true });
+    expect(unkept).toMatchObject({ failed: 0, copied: 7 });
+    expect(unkept.plan).toStrictEqual({ streams: summary.plan?.streams });
+    // Streams named in another order are listed in that order, and planned in name order.
+    const named = await run(p, { dryRun: true, streams: ['zeta', 'mid', 'alpha'] });
+    expect(p.from.calls.filter((c) => c.startsWith('list')).slice(-3)).toEqual(['list hls/zeta/', 'list hls/mid/', 'list hls/alpha/']);
+    expect(named.plan?.streams.map((plan) => plan.stream)).toEqual(['alpha', 'mid', 'zeta']);
     const real = await run(p, { keepPlannedKeys: true });
-    expect(real).toMatchObject({ dryRun: false, plan: undefined, copied: 6 });
+    expect(real).toMatchObject({ dryRun: false, plan: undefined, copied: 7 });
   });
 });
 
@@ -273,18 +284,20 @@ describe('migrate progress', () => {
     for (let i = 0; i < 40; i++) await p.from.put(`hls/cam1/segment_${i}.ts`, '1234');
     await p.from.put('hls/cam1/segment_40.ts.tmp', 'half');
     await p.from.put('elsewhere/x.bin', 'not under the layout');
+    // Under the layout but of no stream: counted (and copied) as an other file.
+    await p.from.put('hls/loose.bin', 'ab');
     const reports: MigrateProgress[] = [];
     const began = performance.now();
     const running = run(p, { concurrency: 1, onProgress: (progress) => reports.push(progress) });
     // The copying listing is held back by the first write; the counting one has found everything.
-    await expect.poll(() => reports.at(-1)?.total, { timeout: 10_000 }).toEqual({ objects: 40, bytes: 160 });
+    await expect.poll(() => reports.at(-1)?.total, { timeout: 10_000 }).toEqual({ objects: 41, bytes: 162 });
     expect(reports.at(-1)).toMatchObject({ listingDone: false, processed: 0 });
     const during = reports.length;
     release();
     const summary = await running;
     const wall = performance.now() - began;
     const last = reports.at(-1)!;
-    expect(last).toMatchObject({ listed: 40, listingDone: true, total: { objects: 40, bytes: 160 }, processed: 40, processedBytes: 160, copied: 40, bytes: 160 });
+    expect(last).toMatchObject({ listed: 41, listingDone: true, total: { objects: 41, bytes: 162 }, processed: 41, processedBytes: 162, copied: 41, bytes: 162 });
     // The final report comes after the summary's figures were taken, and none is older than the run.
     expect(last.elapsedMs).toBeGreaterThanOrEqual(summary.elapsedMs);
     expect(last.elapsedMs).toBeLessThanOrEqual(wall);
@@ -293,7 +306,43 @@ describe('migrate progress', () => {
     expect(reports.length).toBeLessThanOrEqual(2 * (Math.ceil(summary.elapsedMs / 250) + 1) + 1);
     expect(during).toBeGreaterThan(0);
     for (let i = 1; i < times.length; i++) expect(times[i]!).toBeGreaterThanOrEqual(times[i - 1]!);
-    expect(summary).toMatchObject({ planned: 40, temp: { count: 1 }, failed: 0 });
+    expect(summary).toMatchObject({ planned: 41, temp: { count: 1 }, others: 1, failed: 0 });
+    // The run is over: no report comes after it.
+    const after = reports.length;
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(reports.length).toBe(after);
+  });
+
+  it('a short run still ends with a report of its final figures', async () => {
+    const p = await pair();
+    for (let i = 0; i < 5; i++) await p.from.put(`hls/cam1/segment_${i}.ts`, 'abc');
+    const reports: MigrateProgress[] = [];
+    const summary = await run(p, { onProgress: (progress) => reports.push(progress) });
+    expect(summary).toMatchObject({ copied: 5 });
+    expect(reports.at(-1)).toMatchObject({ listingDone: true, processed: 5, copied: 5, bytes: 15, total: { objects: 5, bytes: 15 } });
+  });
+
+  it('the counting listing is stopped when the run ends, not left to run on', async () => {
+    let listings = 0;
+    let stopped = false;
+    const p = await pair({
+      from: {
+        list: (_prefix, options) => {
+          // The counting listing (the first) hangs until it is aborted.
+          if (++listings !== 1) return;
+          return new Promise<void>((_resolve, reject) => {
+            options?.signal?.addEventListener('abort', () => {
+              stopped = true;
+              reject(new StorageError('Interrupted', 'listing stopped'));
+            });
+          });
+        },
+      },
+    });
+    await p.from.put('hls/cam1/segment_1.ts');
+    const reports: MigrateProgress[] = [];
+    expect(await run(p, { onProgress: (progress) => reports.push(progress) })).toMatchObject({ copied: 1, failed: 0, total: { objects: 1, bytes: 21 } });
+    await expect.poll(() => stopped, { timeout: 2_000 }).toBe(true);
   });
 });
 
@@ -423,13 +472,129 @@ describe("the summary's figures", () => {
     const p = await pair();
     for (let i = 0; i < 3; i++) await p.from.put(`hls/cam1/segment_${i}.ts`, Buffer.alloc(1000));
     for (let i = 0; i < 101; i++) await p.from.put(`hls/cam1/segment_${100 + i}.ts.tmp`, 'ab');
+    const began = performance.now();
     const summary = await run(p, {});
+    const wall = performance.now() - began;
     expect(summary).toMatchObject({ copied: 3, bytes: 3000, planned: 3, temp: { count: 101, bytes: 202 } });
     expect(summary.temp.keys).toHaveLength(100);
     expect(summary.temp.keys[0]).toBe('hls/cam1/segment_100.ts.tmp');
     expect(summary.elapsedMs).toBeGreaterThan(0);
+    expect(summary.elapsedMs).toBeLessThanOrEqual(wall);
     expect(summary.rate).toBeCloseTo(3000 / (summary.elapsedMs / 1000), 6);
     const none = await run(await pair(), {});
     expect(none).toMatchObject({ rate: 0, bytes: 0, total: { objects: 0, bytes: 0 } });
+  });
+});
+
+describe('the early total', () => {
+  it("counts only the chosen streams' files of a shared folder, temp files aside", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const p = await pair({ to: { write: (key) => (key === 'cam1-0.ts' ? gate : undefined) } });
+    for (const key of ['cam1-0.ts', 'cam1-1.ts', 'cam1.m3u8', 'cam10-0.ts', 'cam2-0.ts', 'cam2.m3u8', 'cam1-2.ts.tmp']) await p.from.put(key);
+    const reports: MigrateProgress[] = [];
+    const running = run(p, { layout: layoutOf('nginx-rtmp'), streams: ['cam1'], concurrency: 1, onProgress: (progress) => reports.push(progress) });
+    await expect.poll(() => reports.at(-1)?.total, { timeout: 10_000 }).toEqual({ objects: 3, bytes: 27 });
+    expect(reports.at(-1)?.listingDone).toBe(false);
+    release();
+    expect(await running).toMatchObject({ copied: 3, total: { objects: 3, bytes: 27 }, temp: { count: 1 } });
+  });
+
+  it('a counting listing that fails gives no total until the copying listing is done', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let listings = 0;
+    const p = await pair({
+      from: {
+        // The counting listing starts first (the copying one after it, in the same tick): it fails.
+        // That the run copies everything without a failure shows it was the counting one.
+        list: () => {
+          if (++listings === 1) throw new StorageError('Unavailable', 'listing refused');
+        },
+      },
+      to: { write: (key) => (key.endsWith('_0.ts') ? gate : undefined) },
+    });
+    for (let i = 0; i < 3; i++) await p.from.put(`hls/cam1/segment_${i}.ts`, '12');
+    const reports: MigrateProgress[] = [];
+    const running = run(p, { concurrency: 1, onProgress: (progress) => reports.push(progress) });
+    await expect.poll(() => reports.length, { timeout: 10_000 }).toBeGreaterThan(1);
+    expect(reports.every((r) => r.total === null)).toBe(true);
+    release();
+    expect(await running).toMatchObject({ copied: 3, failed: 0, total: { objects: 3, bytes: 6 } });
+    expect(reports.at(-1)?.total).toEqual({ objects: 3, bytes: 6 });
+  });
+});
+
+describe('more on streams and init files', () => {
+  it('SRS: a stream without an app (`cam1`) is only that stream, not the app folder of the same name', async () => {
+    const p = await pair();
+    for (const key of ['cam1-0.ts', 'cam1.m3u8', 'cam1/x-0.ts', 'cam1/x.m3u8']) await p.from.put(key);
+    expect(await run(p, { layout: layoutOf('srs'), streams: ['cam1'] })).toMatchObject({ copied: 2, failed: 0, unknownStreams: [] });
+    expect(await p.to.files()).toEqual(['cam1-0.ts', 'cam1.m3u8']);
+  });
+
+  it('an init file listed before its segments is copied from the listing, without a stat; a stream of only an init file has it copied', async () => {
+    const layout = layoutOf('flux-fmp4');
+    const p = await pair();
+    for (const key of ['hls/cam1/init.mp4', 'hls/cam1/segment_0.m4s', 'hls/cam2/init.mp4', 'hls/cam2/index.m3u8', 'hls/loose.bin']) await p.from.put(key);
+    const summary = await run(p, { layout });
+    expect(summary).toMatchObject({ copied: 5, failed: 0, others: 1 });
+    expect(await p.to.files()).toEqual(['hls/cam1/init.mp4', 'hls/cam1/segment_0.m4s', 'hls/cam2/index.m3u8', 'hls/cam2/init.mp4', 'hls/loose.bin']);
+    expect(p.from.calls.filter((c) => c.startsWith('stat'))).toEqual([]);
+  });
+
+  it('Ctrl-C while the init file is looked up: the lookup is cut short, and the init file is not copied', async () => {
+    const layout = layoutOf('ffmpeg-fmp4');
+    const controller = new AbortController();
+    const p = await pair({
+      from: {
+        stat: (key, options) =>
+          key !== 'cam1/init.mp4'
+            ? undefined
+            : new Promise<void>((resolve, reject) => {
+                // Answers after 300 ms, unless the call is aborted first.
+                const timer = setTimeout(resolve, 300);
+                options?.signal?.addEventListener('abort', () => {
+                  clearTimeout(timer);
+                  reject(new StorageError('Interrupted', 'cut short'));
+                });
+                controller.abort();
+              }),
+      },
+    });
+    for (const key of ['cam1/index0.m4s', 'cam1/init.mp4']) await p.from.put(key);
+    const summary = await run(p, { layout, signal: controller.signal });
+    expect(summary).toMatchObject({ interrupted: true, failed: 0, copied: 0 });
+    expect(await p.to.files()).toEqual([]);
+  });
+
+  it('a stream asked for is reported unknown also when other files failed (only a failed listing hides it)', async () => {
+    const p = await pair({
+      to: {
+        write: () => {
+          throw new StorageError('Unavailable', 'disk full');
+        },
+      },
+    });
+    await p.from.put('hls/cam1/segment_1.ts');
+    expect(await run(p, { streams: ['cam1', 'ghost'] })).toMatchObject({ failed: 1, unknownStreams: ['ghost'] });
+  });
+
+  it('an object listed larger than memory can hold fails alone at the write step; the others are copied', async () => {
+    const p = await pair();
+    const huge = await pool('huge-src');
+    await huge.put('hls/cam1/segment_1.ts', 'a');
+    await huge.put('hls/cam1/segment_2.ts', 'b');
+    const inner = new LocalBackend({ type: 'local', root: huge.root, fsync: false, concurrency: 8 });
+    const lying = Object.assign(Object.create(inner) as StorageBackend, {
+      async *list(prefix: string, options?: CallOptions): AsyncGenerator<ObjectInfo> {
+        for await (const info of inner.list(prefix, options)) yield info.key.endsWith('_1.ts') ? { ...info, size: 2 ** 50 } : info;
+      },
+    });
+    const from = new StoragePool({ ...POOL_DEFAULTS, name: 'lying', retries: 0 }, lying);
+    const summary = await migrate({ from, to: p.to.pool, layout: new SegmentLayout(), concurrency: 2, deleteSource: false, dryRun: false, checksum: false });
+    expect(summary).toMatchObject({ copied: 1, failed: 1 });
+    expect(summary.failures).toMatchObject([{ key: 'hls/cam1/segment_1.ts', stage: 'write', error: { key: 'hls/cam1/segment_1.ts' } }]);
+    expect(await p.to.files()).toEqual(['hls/cam1/segment_2.ts']);
   });
 });
