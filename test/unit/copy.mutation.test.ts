@@ -223,6 +223,20 @@ describe('a copy refuses bytes it cannot prove', () => {
   });
 });
 
+describe('a copy proven by the stat', () => {
+  it('a store that reports the right md5 in its stat but none on write: copied', async () => {
+    const [from, to] = [await pool('from'), await pool('to', { statMd5: md5('abcd') })];
+    const c = await copying(from, to);
+    try {
+      const info = await listed(from, 'abcd');
+      expect(await copyObject(c.ctx, info)).toEqual({ action: 'copied', bytes: 4 });
+      expect(to.ops).toContain(`stat ${KEY}`);
+    } finally {
+      await c.close();
+    }
+  });
+});
+
 describe('a copy names the step and the pool of a call that failed', () => {
   it.each([
     // The copy of the same size is read to compare with the source's md5.
