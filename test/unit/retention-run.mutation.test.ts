@@ -335,42 +335,77 @@ describe('bad options', () => {
 });
 
 describe('reading ahead and the order of the result', () => {
-  it('plans at most twice the concurrency of streams ahead of the slowest, never the whole store', async () => {
+  /** 12 streams of one segment and a playlist; the playlists for which `held` is true hang until release(). */
+  const heldPlaylists = async (held: (key: string) => boolean) => {
     const root = await localRoot(12, 1);
     for (let s = 0; s < 12; s++) await writeFile(path.join(root, 'hls', name(s), 'index.m3u8'), '#EXTM3U\n');
     const backend = local(root);
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     const readsStarted: string[] = [];
-    let listed = 0;
+    const seen = { listed: 0 };
     const storage = storageOf([
       'disk',
       wrapped(backend, {
         list: async function* (prefix, options) {
           for await (const info of backend.list(prefix, options)) {
-            listed++;
+            seen.listed++;
             yield info;
           }
         },
         read: async (key, options) => {
           readsStarted.push(key);
-          // The first stream's playlist hangs until the test has looked.
-          if (key.includes(name(0))) await gate;
+          if (held(key)) await gate;
           return backend.read(key, options);
         },
       }),
     ]);
+    return { storage, release, readsStarted, seen };
+  };
+  const playlistOf = (s: number): string => `hls/${name(s)}/index.m3u8`;
+  const aLittleLater = (): Promise<unknown> => new Promise((resolve) => setTimeout(resolve, 300));
+
+  it('plans at most twice the concurrency of streams ahead of the slowest, never the whole store', async () => {
+    const { storage, release, readsStarted, seen } = await heldPlaylists((key) => key === playlistOf(0));
     const run = runRetention(storage, { keepNewest: 0, concurrency: 1 });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await aLittleLater();
     // concurrency 1: one playlist read at a time, and the listing waits with 2 streams in flight
     // (2 objects each; the listing may have read one stream further).
-    expect(readsStarted).toEqual([`hls/${name(0)}/index.m3u8`]);
-    expect(listed).toBeGreaterThanOrEqual(4);
-    expect(listed).toBeLessThanOrEqual(6);
+    expect(readsStarted).toEqual([playlistOf(0)]);
+    expect(seen.listed).toBeGreaterThanOrEqual(4);
+    expect(seen.listed).toBeLessThanOrEqual(6);
     release();
     const result = await run;
     expect(readsStarted).toHaveLength(12);
     expect(result.streams.map((s) => s.stream)).toEqual(Array.from({ length: 12 }, (_, s) => name(s)));
+  });
+
+  it('with concurrency 2, two playlist reads at once and four streams planned ahead', async () => {
+    const { storage, release, readsStarted, seen } = await heldPlaylists(() => true);
+    const run = runRetention(storage, { keepNewest: 0, concurrency: 2 });
+    await aLittleLater();
+    // Two reads under way, two more streams waiting for a slot: the listing stops at 4 streams in
+    // flight (2 objects each; it may have read one stream further).
+    expect(readsStarted).toEqual([playlistOf(0), playlistOf(1)]);
+    expect(seen.listed).toBeGreaterThanOrEqual(8);
+    expect(seen.listed).toBeLessThanOrEqual(10);
+    release();
+    const result = await run;
+    expect(readsStarted).toHaveLength(12);
+    expect(result.streams.flatMap((s) => s.deleted.map((d) => d.id))).toHaveLength(12);
+  });
+
+  it('the bound holds after the first streams are planned: a stream done leaves the read-ahead', async () => {
+    const { storage, release, seen } = await heldPlaylists((key) => key === playlistOf(5));
+    const run = runRetention(storage, { keepNewest: 0, concurrency: 1 });
+    await aLittleLater();
+    // Streams 0-4 planned and gone from the read-ahead; 5 reading, 6 waiting: 7 streams listed (2
+    // objects each), perhaps one more, never all 12.
+    expect(seen.listed).toBeGreaterThanOrEqual(14);
+    expect(seen.listed).toBeLessThanOrEqual(16);
+    release();
+    const result = await run;
+    expect(result.streams).toHaveLength(12);
   });
 
   it('streams are in name order whichever was planned first', async () => {
