@@ -185,11 +185,18 @@ export class CompiledTemplate {
     return out;
   }
 
-  /** The folder part of the template before its first field other than `{app}`/`{stream}` values. */
+  /**
+   * The folder every file of `stream` is under: the path before the first field that changes from
+   * file to file (the id, the stem), so `{stream}/{time:%Y/%m/%d}/{seq}.ts` gives `cam1/`, not one
+   * day's folder. Two names far apart (other ids, other stems) share exactly that folder.
+   */
   folderOf(stream: string): string {
-    const path = this.format(stream, 0, 'x');
-    const slash = path.lastIndexOf('/');
-    return slash === -1 ? '' : path.slice(0, slash + 1);
+    const one = this.format(stream, 0, 'x');
+    const other = this.format(stream, 987_654_321, 'y');
+    let same = 0;
+    while (same < one.length && one[same] === other[same]) same++;
+    const slash = one.lastIndexOf('/', same - 1);
+    return slash === -1 ? '' : one.slice(0, slash + 1);
   }
 }
 

@@ -338,6 +338,25 @@ describe('retention of producers\' temporary files and time-named segments (loca
     expect((await readdir(path.join(root, 'cam1'))).sort()).toEqual(times.slice(1).map((t) => `${name(t)}.ts`).sort());
   });
 
+  it.each([
+    ['{stream}/{time:%Y-%m-%d/%H%M%S}.ts', (ms: number) => new Date(ms).toISOString().slice(0, 19).replace('T', '/').replace(/:/g, '')],
+    ['{stream}/{seq}/segment.ts', (_ms: number, seq: number) => `${seq}/segment`],
+  ])('a stream whose ids are in folders (%s) is listed and cleaned up whole, not one folder of it', async (segment, name) => {
+    const root = await mkdtemp(path.join(tmpdir(), 'flux-presets-'));
+    const layout = new SegmentLayout({ segment, playlist: '{stream}/index.m3u8' });
+    const storage = new SegmentStorage(StorageManager.fromBackends([[{ ...POOL_DEFAULTS, name: 'p1', priority: 1 }, new LocalBackend({ type: 'local', root, fsync: false, concurrency: 8 })]]), layout);
+    // Five segments an hour apart across midnight: two days' folders (or a folder per id).
+    const times = [0, 1, 2, 3, 4].map((hours) => Date.UTC(2026, 11, 1, 22, 0, 0) + hours * 3600_000);
+    const keys = times.map((time, seq) => `cam1/${name(time, seq + 1)}.ts`);
+    for (const key of keys) await storage.manager.write(key, Buffer.from('x'));
+    expect(layout.streamPrefix('cam1')).toBe('cam1/');
+    const listed = (await storage.listSegments('cam1')).items.map((s) => s.key);
+    expect(listed).toEqual(keys);
+    const result = await runRetention(storage, { keepNewest: 2, streams: ['cam1'] });
+    expect(result.streams[0]!.deleted.map((d) => d.key)).toEqual(keys.slice(0, 3));
+    expect((await filesUnder(root)).filter((key) => !key.startsWith('.'))).toEqual(keys.slice(3).sort());
+  });
+
   it.each([-1, Number.NaN, Number.POSITIVE_INFINITY])('refuses olderThanMs %s (InvalidArgument) before listing anything', async (olderThanMs) => {
     const storage = await storageOn(new LocalBackend({ type: 'local', root: path.join(tmpdir(), 'flux-presets-never-made'), fsync: false, concurrency: 8 }), 'flux');
     await expect(runRetention(storage, { keepNewest: 0, olderThanMs })).rejects.toMatchObject({ code: 'InvalidArgument', message: expect.stringMatching(/older-than age must be a duration of 0 ms or more/) as unknown as string });
