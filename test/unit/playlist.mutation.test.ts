@@ -21,6 +21,29 @@ describe('parsePlaylist', () => {
   });
 });
 
+describe('playlistReferences: entries, order, other layouts', () => {
+  it('counts as entries only URI lines, not the URIs of tags (parts, preload hints)', () => {
+    const text = ['#EXTM3U', '#EXTINF:2,', 'segment_7.ts', '#EXT-X-PART:DURATION=1,URI="segment_8.ts"', '#EXT-X-PRELOAD-HINT:TYPE=PART,URI="segment_9.ts"'].join('\n');
+    expect(parsePlaylist(text)).toEqual({ ids: [7, 8, 9], entries: 1 });
+  });
+
+  it('gives the ids in numeric order, each once, whatever the playlist\'s order and repeats', () => {
+    const text = ['#EXTM3U', 'segment_10.ts', 'segment_9.ts', 'segment_10.ts', '#EXT-X-PART:DURATION=1,URI="segment_9.ts"', 'segment_100.ts'].join('\n');
+    expect(parsePlaylist(text)).toEqual({ ids: [9, 10, 100], entries: 4 });
+  });
+
+  it('on a flat layout (nginx-rtmp), a CDN URL counts by its file name when that is this stream\'s segment, query or fragment cut', () => {
+    const layout = new SegmentLayout('nginx-rtmp');
+    const text = ['#EXTM3U', 'https://cdn.example/live/cam2-5.ts', 'https://cdn.example/live/cam1-6.ts?token=a', 'https://cdn.example/live/cam1-7.ts#t=1', 'https://cdn.example/live/readme.txt', 'https://cdn.example/live/'].join('\n');
+    expect(playlistReferences(text, layout, 'cam1', 'cam1.m3u8').ids).toEqual([6, 7]);
+  });
+
+  it('a URI counts by its key where its file name alone names no segment (ids in folders)', () => {
+    const layout = new SegmentLayout({ segment: '{stream}/{seq}/segment.ts', playlist: '{stream}/index.m3u8' });
+    expect(playlistReferences(['#EXTM3U', '5/segment.ts', '6/segment.ts'].join('\n'), layout, 'cam1', 'cam1/index.m3u8').ids).toEqual([5, 6]);
+  });
+});
+
 describe('protectedByPlaylist', () => {
   it('an empty playlist protects nothing', () => {
     expect(protectedAmong({ ids: [], entries: 0 }, [1, 2, 3])).toEqual([]);
@@ -28,5 +51,9 @@ describe('protectedByPlaylist', () => {
 
   it('protects its entries, exactly one more listed id than it has entries just before the first, and every id after the last', () => {
     expect(protectedAmong({ ids: [10, 11], entries: 2 }, [1, 2, 7, 8, 9, 10, 11, 12])).toEqual([7, 8, 9, 10, 11, 12]);
+  });
+
+  it('does not protect a listed id between its first and last entries that it does not name', () => {
+    expect(protectedAmong({ ids: [10, 12], entries: 2 }, [7, 8, 9, 10, 11, 12, 13])).toEqual([7, 8, 9, 10, 12, 13]);
   });
 });
