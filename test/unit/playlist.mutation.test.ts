@@ -32,9 +32,9 @@ describe('playlistReferences: entries, order, other layouts', () => {
     expect(parsePlaylist(text)).toEqual({ ids: [9, 10, 100], entries: 4 });
   });
 
-  it('on a flat layout (nginx-rtmp), a CDN URL counts by its file name when that is this stream\'s segment, query or fragment cut', () => {
+  it('on a flat layout (nginx-rtmp), a URI counts only for this stream\'s segments; a CDN URL counts by its file name, query or fragment cut', () => {
     const layout = new SegmentLayout('nginx-rtmp');
-    const text = ['#EXTM3U', 'https://cdn.example/live/cam2-5.ts', 'https://cdn.example/live/cam1-6.ts?token=a', 'https://cdn.example/live/cam1-7.ts#t=1', 'https://cdn.example/live/readme.txt', 'https://cdn.example/live/'].join('\n');
+    const text = ['#EXTM3U', 'https://cdn.example/live/cam2-5.ts', 'https://cdn.example/live/cam1-6.ts?token=a', 'https://cdn.example/live/cam1-7.ts#t=1', 'https://cdn.example/live/readme.txt', 'https://cdn.example/live/', 'cam2-8.ts'].join('\n');
     expect(playlistReferences(text, layout, 'cam1', 'cam1.m3u8').ids).toEqual([6, 7]);
   });
 
