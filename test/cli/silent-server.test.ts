@@ -225,4 +225,11 @@ describe('Ctrl-C, SIGTERM and SIGHUP while a call hangs on a silent server', () 
     expect(summary(runs[1]!)).toEqual(summary(runs[0]!));
     expect(summary(runs[2]!)).toEqual(summary(runs[0]!));
   });
+
+  it('cleanup after Ctrl-C says the listing was interrupted, not that it failed', async () => {
+    const result = await interrupted(['cleanup', '--all', '--keep', '0'], 'SIGINT');
+    expect(result.code).toBe(130);
+    expect(result.stderr).toMatch(/listing interrupted, nothing deleted for the streams it holds/);
+    expect(result.stderr).not.toMatch(/listing failed/);
+  });
 });

@@ -4,7 +4,7 @@
 import { InvalidArgumentError } from '../commander.js';
 import type ms from 'ms';
 import { requireCommonJs } from '../../commonjs.js';
-import { StorageError } from '../../errors.js';
+import { isStorageError, StorageError } from '../../errors.js';
 import type { RetentionProgress, RetentionResult } from '../../segments/retention.js';
 import { parseShard, type Shard } from '../../segments/shard.js';
 import type { CommandContext } from '../context.js';
@@ -85,7 +85,11 @@ function describeProgress(p: RetentionProgress, dryRun: boolean): string {
 
 async function render(ctx: CommandContext, result: RetentionResult, dryRun: boolean): Promise<void> {
   const streamFailures = result.streams.flatMap((s) => s.failures.filter((f) => !result.failures.includes(f)).map((f) => ({ stream: s.stream, failure: f })));
-  for (const f of result.failures) ctx.out.error(`listing failed, nothing deleted for the streams it holds: ${f.error.message}`);
+  // A pool call cut short by Ctrl-C is no failure of the pool: say so, not "listing failed".
+  for (const f of result.failures) {
+    const what = result.interrupted && isStorageError(f.error, 'Interrupted') ? 'listing interrupted' : 'listing failed';
+    ctx.out.error(`${what}, nothing deleted for the streams it holds: ${f.error.message}`);
+  }
   for (const { stream, failure } of streamFailures) ctx.out.error(`stream ${stream}: nothing deleted: ${failure.error.message}`);
   ctx.out.errorsByCause(
     result.streams.flatMap((s) => s.failed.map((f) => ({ item: `${s.stream}/${f.id}`, error: f.error }))),
