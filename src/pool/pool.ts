@@ -188,14 +188,21 @@ export class StoragePool {
   /** Every object under `prefix`, streamed; a failure part way throws with the pool named. */
   async *list(prefix: string, options?: CallOptions): AsyncIterable<ObjectInfo> {
     const started = performance.now();
+    let failed = false;
     try {
       yield* this.backend.list(prefix, options);
-      this.recordOutcome(true, performance.now() - started);
-      this.observe('list', prefix, performance.now() - started);
     } catch (error) {
+      failed = true;
       this.recordOutcome(!countsAgainstPool(error), performance.now() - started);
       this.observe('list', prefix, performance.now() - started, this.named(error, prefix));
       throw this.named(error, prefix);
+    } finally {
+      // Read to its end, or left early by the caller (ls --limit, a merge that has what it needs):
+      // the pages read were answered, and the operation is reported either way.
+      if (!failed) {
+        this.recordOutcome(true, performance.now() - started);
+        this.observe('list', prefix, performance.now() - started);
+      }
     }
   }
 
@@ -203,15 +210,19 @@ export class StoragePool {
   async *readStream(key: string, options?: ReadStreamOptions): AsyncIterable<Uint8Array> {
     const started = performance.now();
     let bytes = 0;
+    let failed = false;
     try {
       for await (const chunk of this.backend.readStream(key, options)) {
         bytes += chunk.length;
         yield chunk;
       }
-      this.recordOutcome(true, performance.now() - started, { read: bytes });
     } catch (error) {
+      failed = true;
       this.recordOutcome(!countsAgainstPool(error), performance.now() - started);
       throw this.named(error, key);
+    } finally {
+      // Read to its end or left early (a player that went away): the bytes read are counted.
+      if (!failed) this.recordOutcome(true, performance.now() - started, { read: bytes });
     }
   }
 

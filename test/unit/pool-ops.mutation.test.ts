@@ -90,6 +90,27 @@ describe('a pool tells its listeners of every operation', () => {
   });
 });
 
+describe('a listing or a streamed read left early by its caller', () => {
+  it('is still reported to the listeners and counted in the metrics, with the bytes read', async () => {
+    const p = await pool();
+    for (let i = 0; i < 3; i++) await p.pool.write(`hls/a/${i}.ts`, Buffer.alloc(100, 1));
+    p.ops.length = 0;
+    const before = p.pool.metrics().operations;
+    for await (const entry of p.pool.list('hls/')) {
+      void entry;
+      break;
+    }
+    expect(p.ops.map((o) => `${o.op} ${o.key} ${o.error === undefined ? 'ok' : o.error.code}`)).toEqual(['list hls/ ok']);
+    expect(p.ops.every(sane)).toBe(true);
+    const bytesRead = p.pool.metrics().bytesRead;
+    for await (const chunk of p.pool.readStream('hls/a/0.ts', { start: 0, end: 9 })) {
+      void chunk;
+      break;
+    }
+    expect(p.pool.metrics()).toMatchObject({ operations: before + 2, errors: 0, bytesRead: bytesRead + 10 });
+  });
+});
+
 describe('the probe', () => {
   it('of a writable pool writes, reads back and deletes its object, and is kept as the last probe', async () => {
     const p = await pool();
