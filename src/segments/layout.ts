@@ -89,7 +89,11 @@ export class SegmentLayout {
   /** The preset the layout came from, if any. */
   readonly preset: string | undefined;
   readonly templates: LayoutTemplates;
+  /** Whether `streamPrefix(stream)` holds only that stream's files (a folder per stream). */
+  readonly folderPerStream: boolean;
   private readonly compiled: CompiledLayout;
+  /** How many path parts a stream's folder has (below the root). */
+  private readonly streamFolderDepth: number;
 
   constructor(config: LayoutConfig = DEFAULT_LAYOUT) {
     const { preset, prefix, templates } = resolveLayout(config);
@@ -102,6 +106,14 @@ export class SegmentLayout {
     this.preset = preset;
     this.templates = templates;
     this.compiled = new CompiledLayout(templates);
+    // Layout constants, worked out once (parse() asks for them on every key that fits no template).
+    // Streams that differ in any part (app, name, variant) must have folders of their own: MediaMTX's
+    // tracks (`cam1/video1`, `cam1/audio2`) share their path's folder.
+    const segment = this.compiled.segment;
+    const samples = segment.hasApp ? ['app/a', 'app/b', 'other/a'] : segment.hasVariant ? ['a/v', 'a/w', 'b/v'] : ['a', 'b'];
+    const folders = samples.map((sample) => segment.folderOf(sample));
+    this.folderPerStream = folders.every((folder) => folder !== '') && new Set(folders).size === folders.length;
+    this.streamFolderDepth = folders[0]!.split('/').length - 1;
   }
 
   /** The folder under which every key of the layout lies, with its trailing `/` ('' for the whole store). */
@@ -217,16 +229,6 @@ export class SegmentLayout {
     return this.root + this.compiled.segment.folderOf(this.assertStream(stream));
   }
 
-  /** Whether `streamPrefix(stream)` holds only that stream's files (a folder per stream). */
-  get folderPerStream(): boolean {
-    // Streams that differ in any part (app, name, variant) must have folders of their own: MediaMTX's
-    // tracks (`cam1/video1`, `cam1/audio2`) share their path's folder.
-    const segment = this.compiled.segment;
-    const samples = segment.hasApp ? ['app/a', 'app/b', 'other/a'] : segment.hasVariant ? ['a/v', 'a/w', 'b/v'] : ['a', 'b'];
-    const folders = samples.map((sample) => segment.folderOf(sample));
-    return folders.every((folder) => folder !== '') && new Set(folders).size === folders.length;
-  }
-
   segmentKey(stream: string, id: number, stem = this.defaultStem()): string {
     return this.root + this.compiled.segment.format(this.assertStream(stream), assertSegmentId(id), stem);
   }
@@ -268,7 +270,7 @@ export class SegmentLayout {
   /** A file in a stream's folder (at any depth) that matches no template: the stream's "other" file. */
   private otherInStreamFolder(rest: string): ParsedKey | undefined {
     const segment = this.compiled.segment;
-    const depth = segment.folderOf(segment.hasApp ? 'app/a' : segment.hasVariant ? 'a/v' : 'a').split('/').length - 1;
+    const depth = this.streamFolderDepth;
     const parts = rest.split('/');
     if (parts.length <= depth) return undefined;
     const folder = parts.slice(0, depth).join('/');
